@@ -1,0 +1,22 @@
+"""The Celery application. Tasks live in messages_app/tasks.py; beat schedules are declared here."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+
+app = Celery("postino")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def _schedule_periodic_sync(sender, **_kwargs):
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        settings.MAIL_SYNC_INTERVAL_SECONDS,
+        sender.signature("messages_app.tasks.sync_all_accounts"),
+        name="periodic mail sync",
+    )

@@ -1,0 +1,1 @@
+"""The only code that imports protocol libraries (imapclient, aiosmtplib, poplib, sievelib)."""

@@ -1,0 +1,52 @@
+"""Translate socket, TLS and protocol exceptions into the MailError family."""
+
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+
+from messages_app.exceptions import (
+    ConnectionDropped,
+    ConnectionRefused,
+    ConnectTimeout,
+    HostNotFound,
+    HostUnreachable,
+    MailError,
+    TlsCertificateError,
+    TlsError,
+)
+
+
+def client_ssl_context() -> ssl.SSLContext:
+    """Verify certificates against the system store (plus MAIL_TLS_CA_FILE, for private CAs)."""
+    context = ssl.create_default_context()
+    if settings.MAIL_TLS_CA_FILE:
+        context.load_verify_locations(cafile=settings.MAIL_TLS_CA_FILE)
+    return context
+
+
+@contextmanager
+def network_errors(host: str, port: int, *, connected: bool = False) -> Iterator[None]:
+    """Map low-level errors to MailError. `connected`: errors now mean a dropped connection."""
+    try:
+        yield
+    except MailError:
+        raise
+    except ssl.SSLCertVerificationError as exc:
+        raise TlsCertificateError(exc.verify_message or str(exc), host=host, port=port) from None
+    except ssl.SSLError as exc:
+        raise TlsError(exc.reason or str(exc), host=host, port=port) from None
+    except socket.gaierror as exc:
+        raise HostNotFound(str(exc), host=host, port=port) from None
+    except ConnectionRefusedError as exc:
+        raise ConnectionRefused(str(exc), host=host, port=port) from None
+    except TimeoutError as exc:
+        raise ConnectTimeout(str(exc), host=host, port=port) from None
+    except (ConnectionResetError, BrokenPipeError, EOFError) as exc:
+        raise ConnectionDropped(str(exc) or "connection closed", host=host, port=port) from None
+    except OSError as exc:
+        if connected:
+            raise ConnectionDropped(str(exc), host=host, port=port) from None
+        raise HostUnreachable(exc.strerror or str(exc), host=host, port=port) from None

@@ -1,0 +1,31 @@
+"""Re-encrypt every stored secret with the newest key in MAIL_ENCRYPTION_KEYS."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from messages_app import crypto
+from messages_app.models import MailAccount
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt every secret with the newest key (put the new key first in MAIL_ENCRYPTION_KEYS)."
+
+    def handle(self, *args, **options):
+        rotated = 0
+        fields = [name for name, _binding in MailAccount.SECRET_FIELDS]
+        with transaction.atomic():
+            for account in MailAccount.objects.select_for_update().only("pk", *fields):
+                changed = []
+                for name in fields:
+                    value = getattr(account, name)
+                    if not value:
+                        continue
+                    try:
+                        setattr(account, name, crypto.rotate(value))
+                    except crypto.SecretError as exc:
+                        raise CommandError(f"account {account.pk}: {exc}; nothing was changed") from None
+                    changed.append(name)
+                if changed:
+                    account.save(update_fields=changed)
+                    rotated += len(changed)
+        self.stdout.write(f"re-encrypted {rotated} secrets")

@@ -1,0 +1,18 @@
+from messages_app.models.account import CompanyServer, MailAccount
+from messages_app.models.folder import Folder
+from messages_app.models.message import Attachment, Message, MessageBody, PendingAction
+from messages_app.models.synclock import SyncLock
+from messages_app.models.thread import Thread, ThreadRef
+
+__all__ = [
+    "Attachment",
+    "CompanyServer",
+    "Folder",
+    "MailAccount",
+    "Message",
+    "MessageBody",
+    "PendingAction",
+    "SyncLock",
+    "Thread",
+    "ThreadRef",
+]

@@ -1,0 +1,127 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from messages_app import crypto
+from messages_app.enums import AuthMethod, Preset, Security
+
+
+class CompanyServer(models.Model):
+    """A mail server configured by staff and offered to users beside the built-in presets."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    imap_host = models.CharField(_("IMAP server"), max_length=255)
+    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
+    imap_security = models.CharField(_("IMAP security"), max_length=10, choices=Security.choices,
+                                     default=Security.SSL)
+    smtp_host = models.CharField(_("SMTP server"), max_length=255)
+    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=587)
+    smtp_security = models.CharField(_("SMTP security"), max_length=10, choices=Security.choices,
+                                     default=Security.STARTTLS)
+    is_active = models.BooleanField(_("offered to users"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("company mail server")
+        verbose_name_plural = _("company mail servers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MailAccount(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_accounts")
+    preset = models.CharField(_("account type"), max_length=20, choices=Preset.choices, default=Preset.CUSTOM)
+    company_server = models.ForeignKey(CompanyServer, null=True, blank=True, on_delete=models.SET_NULL,
+                                       verbose_name=_("company server"))
+    username = models.CharField(_("username"), max_length=255)
+    auth_method = models.CharField(_("authentication"), max_length=10, choices=AuthMethod.choices,
+                                   default=AuthMethod.PASSWORD)
+    email = models.EmailField(_("email"), max_length=255)
+    description = models.CharField(_("description"), max_length=255)
+
+    imap_host = models.CharField(_("IMAP server name"), max_length=255)
+    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
+    imap_security = models.CharField(_("IMAP security"), max_length=10, choices=Security.choices,
+                                     default=Security.SSL)
+    imap_domain = models.CharField(_("domain"), max_length=255, blank=True)
+
+    smtp_host = models.CharField(_("SMTP server name"), max_length=255)
+    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=587)
+    smtp_security = models.CharField(_("SMTP security"), max_length=10, choices=Security.choices,
+                                     default=Security.STARTTLS)
+    smtp_username = models.CharField(_("SMTP username"), max_length=255, blank=True)
+    smtp_auth_required = models.BooleanField(_("requires authentication"), default=True)
+
+    # Ciphertexts only (see messages_app.crypto); `secret_binding` ties each one to this row so a
+    # value copied into another account's row does not decrypt there.
+    secret_binding = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    password_encrypted = models.TextField(blank=True, editable=False)
+    smtp_password_encrypted = models.TextField(blank=True, editable=False)
+    oauth_token_encrypted = models.TextField(blank=True, editable=False)
+
+    is_primary = models.BooleanField(_("primary"), default=False)
+    is_shared_sender = models.BooleanField(_("shared sender"), default=False)
+
+    last_test_ok = models.BooleanField(null=True, editable=False)
+    last_test_message = models.TextField(blank=True, editable=False)
+    last_tested_at = models.DateTimeField(null=True, editable=False)
+    # Set when the server refused our credentials: syncing stops until the user fixes them.
+    auth_failed = models.BooleanField(default=False, editable=False)
+    sync_error = models.TextField(blank=True, editable=False)
+    initial_sync_done = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_primary", "email", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner"], condition=Q(is_primary=True),
+                                    name="one_primary_account_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description} <{self.email}>"
+
+    # Secrets: plaintext only passes through these accessors, never stored or rendered.
+    def _bind(self, field: str) -> str:
+        return f"{self.secret_binding}:{field}"
+
+    def set_password(self, plaintext: str) -> None:
+        self.password_encrypted = crypto.encrypt(plaintext, binding=self._bind("password")) if plaintext else ""
+
+    def get_password(self) -> str:
+        if not self.password_encrypted:
+            return ""
+        return crypto.decrypt(self.password_encrypted, binding=self._bind("password"))
+
+    def set_smtp_password(self, plaintext: str) -> None:
+        self.smtp_password_encrypted = (
+            crypto.encrypt(plaintext, binding=self._bind("smtp_password")) if plaintext else ""
+        )
+
+    def get_smtp_password(self) -> str:
+        """The SMTP password, which defaults to the IMAP one when not set separately."""
+        if not self.smtp_password_encrypted:
+            return self.get_password()
+        return crypto.decrypt(self.smtp_password_encrypted, binding=self._bind("smtp_password"))
+
+    def set_oauth_token(self, token_json: str) -> None:
+        self.oauth_token_encrypted = crypto.encrypt(token_json, binding=self._bind("oauth")) if token_json else ""
+
+    def get_oauth_token(self) -> str:
+        if not self.oauth_token_encrypted:
+            return ""
+        return crypto.decrypt(self.oauth_token_encrypted, binding=self._bind("oauth"))
+
+    @property
+    def effective_smtp_username(self) -> str:
+        return self.smtp_username or self.username
+
+    SECRET_FIELDS = (
+        ("password_encrypted", "password"),
+        ("smtp_password_encrypted", "smtp_password"),
+        ("oauth_token_encrypted", "oauth"),
+    )

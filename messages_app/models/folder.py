@@ -1,0 +1,63 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from messages_app.enums import FolderRole
+from messages_app.models.account import MailAccount
+
+
+class Folder(models.Model):
+    """One IMAP mailbox of an account, with the sync cursor for it."""
+
+    class RoleSource(models.TextChoices):
+        SPECIAL_USE = "special_use", _("server (SPECIAL-USE)")
+        NAME = "name", _("folder name")
+        USER = "user", _("chosen by the user")
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="folders")
+    name = models.CharField(max_length=512)  # full server path, decoded from modified UTF-7
+    delimiter = models.CharField(max_length=4, blank=True)
+    flags = models.JSONField(default=list)
+    role = models.CharField(max_length=10, choices=FolderRole.choices, blank=True)
+    role_source = models.CharField(max_length=12, choices=RoleSource.choices, blank=True)
+    is_selectable = models.BooleanField(default=True)
+
+    # Sync cursor: moved in the same transaction as the message rows it describes.
+    uidvalidity = models.BigIntegerField(null=True)
+    last_seen_uid = models.BigIntegerField(default=0)
+    uidnext = models.BigIntegerField(default=0)
+    highest_modseq = models.BigIntegerField(null=True)
+    server_messages = models.IntegerField(default=0)
+    server_unseen = models.IntegerField(default=0)
+    # Oldest UID fetched so far: the first pass fetches newest first and backfills downwards.
+    backfill_below_uid = models.BigIntegerField(null=True)
+
+    last_synced = models.DateTimeField(null=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["account_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="unique_folder_name_per_account"),
+            models.UniqueConstraint(fields=["account", "role"], condition=~Q(role=""),
+                                    name="one_folder_per_role_per_account"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        if self.delimiter and self.delimiter in self.name:
+            return self.name.rsplit(self.delimiter, 1)[1]
+        return self.name
+
+    @property
+    def depth(self) -> int:
+        return self.name.count(self.delimiter) if self.delimiter else 0
+
+    @property
+    def parent_name(self) -> str:
+        if self.delimiter and self.delimiter in self.name:
+            return self.name.rsplit(self.delimiter, 1)[0]
+        return ""

@@ -1,0 +1,20 @@
+from django.db import models
+
+from messages_app.models.account import MailAccount
+
+
+class SyncLock(models.Model):
+    """At most one sync per account, across processes and machines.
+
+    Claimed with a conditional UPDATE (free or expired) so exactly one claimant wins; it expires by
+    itself if its holder dies, so a killed worker never blocks the account for good.
+    """
+
+    account = models.OneToOneField(MailAccount, on_delete=models.CASCADE, primary_key=True, related_name="sync_lock")
+    holder = models.CharField(max_length=100, blank=True)
+    expires_at = models.DateTimeField(null=True)
+    # Progress of the running pass, shown as a progress bar during the first sync.
+    folders_total = models.IntegerField(default=0)
+    folders_done = models.IntegerField(default=0)
+    messages_total = models.IntegerField(default=0)
+    messages_done = models.IntegerField(default=0)

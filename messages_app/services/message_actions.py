@@ -1,0 +1,79 @@
+"""The write path for actions on messages: server first, local copy after; queued when the
+server is unreachable, never lost."""
+
+from collections import defaultdict
+
+from django.db.models import QuerySet
+
+from messages_app.enums import FolderRole, PendingActionKind
+from messages_app.exceptions import TRANSIENT_ERRORS
+from messages_app.models import Folder, Message
+from messages_app.sync.account import open_connection
+from messages_app.sync.pending import apply_action, queue_action
+
+
+def _by_folder(messages: QuerySet) -> dict[Folder, list[int]]:
+    grouped: dict[Folder, list[int]] = defaultdict(list)
+    for message in messages.select_related("folder__account__owner"):
+        grouped[message.folder].append(message.uid)
+    return grouped
+
+
+def _perform(messages: QuerySet, kind: str, payload_for) -> int:
+    """Apply per folder; returns how many messages were queued instead of done at once."""
+    queued = 0
+    for folder, uids in _by_folder(messages).items():
+        payload = payload_for(folder)
+        if payload is None:
+            continue
+        action_kind = payload.pop("_kind", kind)
+        try:
+            with open_connection(folder.account) as conn:
+                apply_action(conn, folder, uids, action_kind, payload)
+        except TRANSIENT_ERRORS as exc:
+            queue_action(folder.account, folder, uids, action_kind, payload, exc.user_message())
+            queued += len(uids)
+    return queued
+
+
+def messages_for(user, message_ids) -> QuerySet:
+    """Only the user's own messages: ids of anybody else's simply match nothing."""
+    return Message.objects.filter(pk__in=list(message_ids), account__owner=user)
+
+
+def message_flags_set(*, user, message_ids, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> int:
+    return _perform(messages_for(user, message_ids), PendingActionKind.SET_FLAGS,
+                    lambda folder: {"add": list(add), "remove": list(remove)})
+
+
+def message_move(*, user, message_ids, destination: Folder) -> int:
+    if destination.account.owner_id != user.pk:
+        raise Folder.DoesNotExist
+    messages = messages_for(user, message_ids).filter(account=destination.account).exclude(folder=destination)
+    return _perform(messages, PendingActionKind.MOVE, lambda folder: {"folder_id": destination.pk})
+
+
+def message_move_to_role(*, user, message_ids, role: str) -> int:
+    """Move each message to its own account's folder of that role (Spam, Trash)."""
+    targets = {f.account_id: f for f in Folder.objects.filter(account__owner=user, role=role)}
+
+    def payload(folder: Folder):
+        target = targets.get(folder.account_id)
+        if target is None or target.pk == folder.pk:
+            return None
+        return {"folder_id": target.pk}
+
+    return _perform(messages_for(user, message_ids), PendingActionKind.MOVE, payload)
+
+
+def message_delete(*, user, message_ids) -> int:
+    """To the account's Trash; from Trash (or without one), for good. The view asks first."""
+    trash = {f.account_id: f for f in Folder.objects.filter(account__owner=user, role=FolderRole.TRASH)}
+
+    def payload(folder: Folder):
+        target = trash.get(folder.account_id)
+        if target is None or target.pk == folder.pk:
+            return {"_kind": PendingActionKind.DELETE}
+        return {"folder_id": target.pk}
+
+    return _perform(messages_for(user, message_ids), PendingActionKind.MOVE, payload)

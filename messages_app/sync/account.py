@@ -1,0 +1,125 @@
+"""Sync a whole account: one connection, folder reconcile, every folder, newest mail first.
+
+Connection drops are retried with backoff inside the pass; a refused password marks the
+account and stops retrying until the user fixes it; other folder errors are recorded on the
+folder and the pass goes on with the next one.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from messages_app.exceptions import TRANSIENT_ERRORS, AuthFailed, MailError
+from messages_app.gateways import imap as imap_gateway
+from messages_app.models import Folder, MailAccount
+from messages_app.services.endpoints import imap_config_for
+from messages_app.sync.engine import FolderResult, sync_folder
+from messages_app.sync.folders import reconcile_folders
+from messages_app.sync.lock import AccountLock, account_lock
+from messages_app.sync.pending import replay_pending_actions
+
+logger = logging.getLogger(__name__)
+
+RETRY_DELAYS = (0.5, 2.0, 5.0)  # seconds between reconnects after a dropped connection
+
+
+@dataclass
+class AccountResult:
+    account_id: int
+    folders: dict[str, FolderResult] = field(default_factory=dict)
+    error: str = ""
+    new_message_ids: list[int] = field(default_factory=list)
+
+    @property
+    def new(self) -> int:
+        return sum(r.new for r in self.folders.values())
+
+
+def open_connection(account: MailAccount) -> imap_gateway.ImapConnection:
+    conn = imap_gateway.connect(imap_config_for(account))
+    conn.enable_qresync()
+    return conn
+
+
+def _run_pass(conn, account: MailAccount, lock: AccountLock | None, folder_name: str | None,
+              result: AccountResult) -> None:
+    replay_pending_actions(conn, account)
+    infos = conn.list_folders(with_status=True)
+    folders = reconcile_folders(account, conn, infos)
+    statuses = {info.name: info.status for info in infos}
+    if folder_name:
+        folders = [f for f in folders if f.name == folder_name]
+        if not folders:
+            raise MailError(f"no folder named {folder_name!r}")
+    if lock:
+        lock.progress(folders_total=len(folders), folders_done=0,
+                      messages_total=sum((statuses.get(f.name) or {}).get("MESSAGES", 0) for f in folders))
+
+    def progressed(count: int) -> None:
+        if lock:
+            lock.extend()
+            lock.add_messages_done(count)
+
+    # Two rounds: first every folder's newest batch, so recent mail everywhere appears quickly;
+    # then the backfill of older mail.
+    for rounds, limit in enumerate((1, None)):
+        for done, folder in enumerate(folders, start=1):
+            if rounds == 1 and not (folder.name in result.folders and result.folders[folder.name].backfill_pending):
+                continue
+            try:
+                outcome = sync_folder(conn, folder, status=statuses.get(folder.name), max_backfill_batches=limit,
+                                      on_progress=progressed)
+            except (*TRANSIENT_ERRORS, AuthFailed):
+                raise
+            except MailError as exc:
+                Folder.objects.filter(pk=folder.pk).update(last_error=exc.user_message())
+                logger.warning("folder %s of account %s: %s", folder.pk, account.pk, exc)
+                continue
+            previous = result.folders.get(folder.name)
+            if previous:
+                outcome.new += previous.new
+                outcome.changed += previous.changed
+                outcome.removed += previous.removed
+            result.folders[folder.name] = outcome
+            if lock and rounds == 0:
+                lock.progress(folders_done=done)
+
+
+def sync_account(account_id: int, *, folder_name: str | None = None,
+                 connection: imap_gateway.ImapConnection | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> AccountResult:
+    """One complete pass over an account (or one folder of it). Raises SyncBusy if another
+    process is syncing the account, and MailError when the pass could not complete."""
+    account = MailAccount.objects.select_related("owner").get(pk=account_id)
+    result = AccountResult(account_id=account.pk)
+    if account.auth_failed:
+        result.error = account.sync_error
+        return result
+    with account_lock(account.pk) as lock:
+        attempts = 0
+        while True:
+            conn = None
+            try:
+                conn = connection or open_connection(account)
+                _run_pass(conn, account, lock, folder_name, result)
+                break
+            except TRANSIENT_ERRORS as exc:
+                if connection is not None or attempts >= len(RETRY_DELAYS):
+                    MailAccount.objects.filter(pk=account.pk).update(sync_error=exc.user_message())
+                    raise
+                logger.info("account %s: %s, retrying", account.pk, type(exc).__name__)
+                sleep(RETRY_DELAYS[attempts])
+                attempts += 1
+            except AuthFailed as exc:
+                MailAccount.objects.filter(pk=account.pk).update(auth_failed=True, sync_error=exc.user_message())
+                raise
+            except MailError as exc:
+                MailAccount.objects.filter(pk=account.pk).update(sync_error=exc.user_message())
+                raise
+            finally:
+                if conn is not None and connection is None:
+                    conn.close()
+        MailAccount.objects.filter(pk=account.pk).update(sync_error="", initial_sync_done=True)
+        logger.info("account %s synced: %s new", account.pk, result.new)
+    return result

@@ -1,0 +1,212 @@
+"""Sync one folder: the cursor rules of DESIGN.md ("Sync, in one paragraph").
+
+Cursor invariants (all moved in the same transaction as the rows they describe):
+- `uidvalidity`: the server's; a different value means every cached UID is void.
+- `last_seen_uid`: every message with a UID in [backfill_below_uid, last_seen_uid] is stored.
+- `backfill_below_uid`: None before the first batch; older messages below it are still to fetch
+  (the first sync goes newest first so a big mailbox is usable at once); 0 once complete.
+- `highest_modseq`: flag changes up to it are applied (CONDSTORE servers).
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from messages_app.gateways.imap import ImapConnection, SelectInfo
+from messages_app.models import Folder, Message, PendingAction
+from messages_app.sync import store
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+
+
+@dataclass
+class FolderResult:
+    new: int = 0
+    changed: int = 0
+    removed: int = 0
+    skipped: bool = False
+    rebuilt: bool = False
+    backfill_pending: bool = False
+
+
+def uid_set_string(uids: list[int]) -> str:
+    """Compress sorted UIDs into an IMAP sequence set: [1,2,3,7] -> "1:3,7"."""
+    parts = []
+    start = prev = None
+    for uid in uids:
+        if start is None:
+            start = prev = uid
+        elif uid == prev + 1:
+            prev = uid
+        else:
+            parts.append(f"{start}:{prev}" if start != prev else str(start))
+            start = prev = uid
+    if start is not None:
+        parts.append(f"{start}:{prev}" if start != prev else str(start))
+    return ",".join(parts)
+
+
+def is_unchanged(folder: Folder, status: dict | None, *, condstore: bool) -> bool:
+    """True when a STATUS (or LIST-STATUS) result proves nothing happened since the last pass.
+
+    Without CONDSTORE a flag change leaves no trace in STATUS, so such folders are always visited.
+    """
+    if not status or not condstore or folder.uidvalidity is None or folder.backfill_below_uid != 0:
+        return False
+    return (status.get("UIDVALIDITY") == folder.uidvalidity
+            and status.get("UIDNEXT") == folder.uidnext
+            and status.get("HIGHESTMODSEQ") == folder.highest_modseq
+            and status.get("MESSAGES") == folder.server_messages)
+
+
+def _save_cursor(folder: Folder, **fields) -> None:
+    for key, value in fields.items():
+        setattr(folder, key, value)
+    Folder.objects.filter(pk=folder.pk).update(**fields)
+
+
+def _rebuild(folder: Folder, select: SelectInfo) -> None:
+    """UIDVALIDITY changed: the cached UIDs mean nothing any more; start the folder over."""
+    logger.info("folder %s: UIDVALIDITY %s -> %s, rebuilding", folder.pk, folder.uidvalidity, select.uidvalidity)
+    with transaction.atomic():
+        store.remove_messages(folder, list(Message.objects.filter(folder=folder).values_list("uid", flat=True)))
+        PendingAction.objects.filter(folder=folder).delete()
+        _save_cursor(folder, uidvalidity=select.uidvalidity, last_seen_uid=0, backfill_below_uid=None,
+                     highest_modseq=None, uidnext=0)
+
+
+def _store_batch(conn: ImapConnection, folder: Folder, uids: list[int], **cursor) -> int:
+    fetched = conn.fetch_meta(uid_set_string(uids))
+    with transaction.atomic():
+        stored = store.store_new_messages(folder, fetched)
+        _save_cursor(folder, **cursor)
+    return stored
+
+
+def _sync_known(conn: ImapConnection, folder: Folder, select: SelectInfo, pass_started: datetime) -> tuple[int, int]:
+    """Flag changes and removals among messages already stored."""
+    if folder.last_seen_uid <= 0:
+        return 0, 0
+    known_range = f"1:{folder.last_seen_uid}"
+    pending = set(PendingAction.objects.filter(folder=folder).values_list("uid", flat=True))
+    condstore = conn.has("CONDSTORE") and folder.highest_modseq and select.highest_modseq
+    if condstore:
+        if select.highest_modseq == folder.highest_modseq:
+            return 0, 0
+        flags, vanished = conn.fetch_flags(known_range, changed_since=folder.highest_modseq)
+        removed_uids = vanished if conn.qresync_enabled else set()
+    else:
+        flags, _vanished = conn.fetch_flags(known_range)
+        removed_uids = store.local_uids(folder, below=folder.last_seen_uid) - set(flags)
+    with transaction.atomic():
+        changed = store.apply_flag_changes(folder, flags, skip_uids=pending, changed_before=pass_started)
+        removed = store.remove_messages(folder, removed_uids) if removed_uids else 0
+        if select.highest_modseq is not None:
+            _save_cursor(folder, highest_modseq=select.highest_modseq)
+    return changed, removed
+
+
+def _fetch_new(conn: ImapConnection, folder: Folder, select: SelectInfo, on_progress: Callable[[int], None]) -> int:
+    """Messages above last_seen_uid, oldest first; on the very first pass, only the newest batch."""
+    if select.uidnext and folder.last_seen_uid >= select.uidnext - 1 and folder.backfill_below_uid is not None:
+        return 0
+    low = folder.last_seen_uid + 1
+    # "n:*" always matches the highest message even when its UID is below n: filter.
+    uids = sorted(uid for uid in conn.search_uids(f"{low}:*") if uid >= low)
+    if folder.backfill_below_uid is None:  # first pass: newest first, the rest by backfill
+        if not uids:
+            _save_cursor(folder, backfill_below_uid=0, last_seen_uid=max(select.uidnext - 1, 0))
+            return 0
+        newest = uids[-BATCH_SIZE:]
+        stored = _store_batch(conn, folder, newest, last_seen_uid=newest[-1], backfill_below_uid=newest[0])
+        on_progress(stored)
+        return stored
+    stored = 0
+    for start in range(0, len(uids), BATCH_SIZE):
+        chunk = uids[start:start + BATCH_SIZE]
+        stored += _store_batch(conn, folder, chunk, last_seen_uid=chunk[-1])
+        on_progress(len(chunk))
+    return stored
+
+
+def _backfill(conn: ImapConnection, folder: Folder, max_batches: int | None, on_progress) -> tuple[int, bool]:
+    """Older messages below backfill_below_uid, newest first. Returns (stored, still pending)."""
+    below = folder.backfill_below_uid
+    if not below or below <= 1:
+        if below and below <= 1:
+            _save_cursor(folder, backfill_below_uid=0)
+        return 0, False
+    uids = sorted(uid for uid in conn.search_uids(f"1:{below - 1}") if uid < below)
+    stored = batches = 0
+    while uids:
+        if max_batches is not None and batches >= max_batches:
+            return stored, True
+        chunk, uids = uids[-BATCH_SIZE:], uids[:-BATCH_SIZE]
+        stored += _store_batch(conn, folder, chunk, backfill_below_uid=chunk[0] if uids else 0)
+        on_progress(len(chunk))
+        batches += 1
+    _save_cursor(folder, backfill_below_uid=0)
+    return stored, False
+
+
+def verify_folder(conn: ImapConnection, folder: Folder) -> tuple[int, int]:
+    """Compare the full UID sets with the server; fetch what is missing, drop what is gone."""
+    conn.select(folder.name, readonly=True)
+    server = conn.search_uids("1:*")
+    top = folder.last_seen_uid
+    server = {uid for uid in server if uid <= top}
+    local = store.local_uids(folder, below=top)
+    missing = sorted(server - local)
+    fetched = 0
+    for start in range(0, len(missing), BATCH_SIZE):
+        chunk = missing[start:start + BATCH_SIZE]
+        fetched += _store_batch(conn, folder, chunk)
+    with transaction.atomic():
+        removed = store.remove_messages(folder, local - server)
+    return fetched, removed
+
+
+def sync_folder(conn: ImapConnection, folder: Folder, *, status: dict | None = None,
+                max_backfill_batches: int | None = None,
+                on_progress: Callable[[int], None] = lambda n: None) -> FolderResult:
+    result = FolderResult()
+    if not folder.is_selectable:
+        return result
+    if is_unchanged(folder, status, condstore=conn.has("CONDSTORE")):
+        result.skipped = True
+        return result
+    pass_started = timezone.now()
+    select = conn.select(folder.name, readonly=True)
+    if folder.uidvalidity is not None and select.uidvalidity != folder.uidvalidity:
+        _rebuild(folder, select)
+        result.rebuilt = True
+    elif folder.uidvalidity is None:
+        _save_cursor(folder, uidvalidity=select.uidvalidity)
+    result.changed, result.removed = _sync_known(conn, folder, select, pass_started)
+    result.new = _fetch_new(conn, folder, select, on_progress)
+    backfilled, result.backfill_pending = _backfill(conn, folder, max_backfill_batches, on_progress)
+    result.new += backfilled
+    if not result.backfill_pending and Message.objects.filter(folder=folder).count() != select.exists:
+        # Counts disagree although every step succeeded (a server without QRESYNC expunged, or
+        # mail arrived after SELECT): settle it by comparing UID sets.
+        fetched, removed = verify_folder(conn, folder)
+        result.new += fetched
+        result.removed += removed
+    # The SELECT-time values, never later ones: a change made after SELECT must still be seen
+    # as new by the next pass.
+    _save_cursor(
+        folder,
+        uidnext=select.uidnext,
+        server_messages=select.exists,
+        server_unseen=(status or {}).get("UNSEEN", folder.server_unseen),
+        highest_modseq=select.highest_modseq,
+        last_synced=timezone.now(),
+        last_error="",
+    )
+    return result

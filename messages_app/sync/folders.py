@@ -1,0 +1,69 @@
+"""Reconcile the account's folder rows with the server's LIST: create, rename, delete, roles."""
+
+from django.db import transaction
+
+from messages_app.gateways.imap import FolderInfo, ImapConnection
+from messages_app.models import Folder, MailAccount
+from messages_app.sync.roles import assign_roles
+
+
+def _detect_renames(conn: ImapConnection, gone: list[Folder], new: list[FolderInfo]) -> dict[str, Folder]:
+    """A folder that vanished and one that appeared with the same UIDVALIDITY is a rename: keep
+    its rows (and with them read state, threads and CRM links) instead of refetching."""
+    if not gone or not new:
+        return {}
+    by_validity = {f.uidvalidity: f for f in gone if f.uidvalidity}
+    renames: dict[str, Folder] = {}
+    for info in new:
+        if not info.selectable:
+            continue
+        status = info.status or conn.folder_status(info.name)
+        folder = by_validity.pop(status.get("UIDVALIDITY"), None)
+        if folder is not None:
+            renames[info.name] = folder
+    return renames
+
+
+def reconcile_folders(account: MailAccount, conn: ImapConnection, infos: list[FolderInfo]) -> list[Folder]:
+    existing = {folder.name: folder for folder in account.folders.all()}
+    server = {info.name: info for info in infos}
+    gone = [folder for name, folder in existing.items() if name not in server]
+    new = [info for name, info in server.items() if name not in existing]
+    renames = _detect_renames(conn, gone, new)
+    user_roles = {f.role: f.name for f in existing.values() if f.role_source == Folder.RoleSource.USER and f.role}
+    for new_name, folder in renames.items():
+        for role, name in list(user_roles.items()):
+            if name == folder.name:
+                user_roles[role] = new_name
+    roles = assign_roles([(i.name, i.delimiter, i.flags) for i in infos], user_roles)
+
+    with transaction.atomic():
+        renamed_ids = {folder.pk for folder in renames.values()}
+        Folder.objects.filter(pk__in=[f.pk for f in gone if f.pk not in renamed_ids]).delete()
+        # Clear roles first: the one-folder-per-role constraint must hold after every statement.
+        Folder.objects.filter(account=account).exclude(role="").update(role="", role_source="")
+        for new_name, folder in renames.items():
+            Folder.objects.filter(pk=folder.pk).update(name=new_name)
+        current = {f.name: f for f in account.folders.all()}
+        for info in infos:
+            role, source = roles.get(info.name, ("", ""))
+            folder = current.get(info.name)
+            fields = {"delimiter": info.delimiter or "", "flags": list(info.flags), "role": role,
+                      "role_source": source, "is_selectable": info.selectable}
+            if folder is None:
+                current[info.name] = Folder.objects.create(account=account, name=info.name, **fields)
+            else:
+                Folder.objects.filter(pk=folder.pk).update(**fields)
+    folders = list(account.folders.all())
+    # INBOX first, then the other role folders, then the rest: newest mail where users look first.
+    role_order = {"inbox": 0, "sent": 1, "drafts": 2}
+    folders.sort(key=lambda f: (role_order.get(f.role, 3), f.name))
+    return folders
+
+
+def folder_role_set(*, account: MailAccount, role: str, folder: Folder | None) -> None:
+    """The user picks which folder plays a role (Impostazioni > Cartelle)."""
+    with transaction.atomic():
+        Folder.objects.filter(account=account, role=role).update(role="", role_source="")
+        if folder is not None:
+            Folder.objects.filter(pk=folder.pk, account=account).update(role=role, role_source=Folder.RoleSource.USER)

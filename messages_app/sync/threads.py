@@ -1,0 +1,165 @@
+"""Incremental threading: each stored message joins a conversation of its owner.
+
+Message-ID / In-Reply-To / References link messages through ThreadRef rows, which also hold
+placeholders for ids referenced but not yet seen, so a reply that arrives before its parent is
+joined by the parent later. A message that links two conversations merges them. Only messages
+with a reply prefix and no usable references fall back to the normalised subject. No pass ever
+re-threads a whole mailbox: a batch costs a few queries whatever the mailbox size.
+"""
+
+from collections import defaultdict
+
+from django.db.models import F
+
+from messages_app.models import Message, Thread, ThreadRef
+from messages_app.sync.threading import conversation_candidates, normalize_subject, subject_key
+
+_CHUNK = 900  # stays under SQLite's bound-parameter limit
+
+
+class _Groups:
+    """Union-find over existing thread ids (> 0) and threads still to create (< 0)."""
+
+    def __init__(self):
+        self.parent: dict[int, int] = {}
+        self.next_new = -1
+
+    def new(self) -> int:
+        node, self.next_new = self.next_new, self.next_new - 1
+        self.parent[node] = node
+        return node
+
+    def add(self, node: int) -> int:
+        self.parent.setdefault(node, node)
+        return node
+
+    def find(self, node: int) -> int:
+        root = node
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[node] != root:
+            self.parent[node], node = root, self.parent[node]
+        return root
+
+    def union(self, a: int, b: int) -> int:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return ra
+        keep, drop = _prefer(ra, rb)
+        self.parent[drop] = keep
+        return keep
+
+
+def _prefer(a: int, b: int) -> tuple[int, int]:
+    """(keep, drop): an existing thread survives a merge, the oldest of two existing ones."""
+    if a > 0 and b > 0:
+        return min(a, b), max(a, b)
+    if b > 0:
+        return b, a
+    return a, b
+
+
+def _existing_refs(owner_id: int, ids: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    id_list = list(ids)
+    for start in range(0, len(id_list), _CHUNK):
+        found.update(ThreadRef.objects.filter(owner_id=owner_id, message_id__in=id_list[start:start + _CHUNK])
+                     .values_list("message_id", "thread_id"))
+    return found
+
+
+def _threads_by_subject(owner_id: int, keys: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    key_list = list(keys)
+    for start in range(0, len(key_list), _CHUNK):
+        for key, thread_id in (Thread.objects.filter(owner_id=owner_id, subject_key__in=key_list[start:start + _CHUNK])
+                               .order_by("last_date").values_list("subject_key", "id")):
+            found[key] = thread_id  # ordered by date: the most recent thread wins
+    return found
+
+
+def assign_threads(owner_id: int, rows: list[Message]) -> None:
+    """Set `thread` on freshly inserted rows (which have primary keys) and persist it."""
+    if not rows:
+        return
+    rows = sorted(rows, key=lambda r: r.date)
+    links = {r.pk: conversation_candidates(r.message_id, r.in_reply_to, r.references.split()) for r in rows}
+    all_ids = {i for ids in links.values() for i in ids} | {r.message_id for r in rows if r.message_id}
+    refs = _existing_refs(owner_id, all_ids)
+    subjects = {r.pk: normalize_subject(r.subject) for r in rows}
+    wanted_keys = {subject_key(base) for pk, (base, prefixed) in subjects.items() if prefixed and not links[pk]}
+    by_subject = _threads_by_subject(owner_id, wanted_keys) if wanted_keys else {}
+
+    groups = _Groups()
+    ref_node: dict[str, int] = {mid: groups.add(tid) for mid, tid in refs.items()}
+    row_node: dict[int, int] = {}
+    new_subject_node: dict[str, int] = {}
+    for row in rows:
+        ids = ([row.message_id] if row.message_id else []) + links[row.pk]
+        nodes = [ref_node[i] for i in ids if i in ref_node]
+        base, prefixed = subjects[row.pk]
+        key = subject_key(base)
+        if not nodes and prefixed and not links[row.pk]:
+            if key in new_subject_node:
+                nodes = [new_subject_node[key]]
+            elif key in by_subject:
+                nodes = [groups.add(by_subject[key])]
+        node = nodes[0] if nodes else groups.new()
+        for other in nodes[1:]:
+            node = groups.union(node, other)
+        row_node[row.pk] = node
+        for i in ids:
+            ref_node[i] = node
+        new_subject_node.setdefault(key, node)
+
+    # Resolve groups to thread ids: create new threads, merge existing ones that now link.
+    members: dict[int, list[Message]] = defaultdict(list)
+    for row in rows:
+        members[groups.find(row_node[row.pk])].append(row)
+    merged_away: dict[int, int] = {}
+    for node in list(groups.parent):
+        root = groups.find(node)
+        if node > 0 and node != root and root > 0:
+            merged_away[node] = root
+    new_roots = [root for root in members if root < 0]
+    created = Thread.objects.bulk_create([
+        Thread(owner_id=owner_id, subject=normalize_subject(members[root][0].subject)[0][:1000],
+               subject_key=subject_key(normalize_subject(members[root][0].subject)[0]),
+               last_date=members[root][-1].date, message_count=len(members[root]))
+        for root in new_roots
+    ])
+    if any(t.pk is None for t in created):  # databases without RETURNING: fall back to one by one
+        for thread in created:
+            if thread.pk is None:
+                thread.save()
+    thread_of_root = {root: thread.pk for root, thread in zip(new_roots, created, strict=True)}
+
+    for old, new in merged_away.items():
+        Message.objects.filter(thread_id=old).update(thread_id=new)
+        ThreadRef.objects.filter(thread_id=old).update(thread_id=new)
+        count = Thread.objects.filter(pk=old).values_list("message_count", flat=True).first() or 0
+        Thread.objects.filter(pk=new).update(message_count=F("message_count") + count)
+        Thread.objects.filter(pk=old).delete()
+
+    for root, group_rows in members.items():
+        if root > 0:
+            thread_of_root[root] = root
+            last = max(r.date for r in group_rows)
+            Thread.objects.filter(pk=root).update(message_count=F("message_count") + len(group_rows))
+            Thread.objects.filter(pk=root, last_date__lt=last).update(last_date=last)
+    for row in rows:
+        row.thread_id = thread_of_root[groups.find(row_node[row.pk])]
+    Message.objects.bulk_update(rows, ["thread"], batch_size=1000)
+
+    new_refs = [ThreadRef(owner_id=owner_id, message_id=mid[:998], thread_id=thread_of_root[groups.find(node)])
+                for mid, node in ref_node.items() if mid not in refs]
+    ThreadRef.objects.bulk_create(new_refs, ignore_conflicts=True, batch_size=1000)
+    # Refs that pointed at a thread now merged into another were moved above; refs of existing
+    # ids keep their thread, which is the root of their group after merging.
+
+
+def thread_message_removed(thread_ids: set[int]) -> None:
+    """Keep counts right after messages left their threads (expunge, UIDVALIDITY reset)."""
+    for thread_id in thread_ids:
+        count = Message.objects.filter(thread_id=thread_id).count()
+        Thread.objects.filter(pk=thread_id).update(message_count=count)

@@ -1,0 +1,33 @@
+"""Celery tasks: ids in, one service call, the retry policy here and nowhere else."""
+
+import logging
+
+from celery import shared_task
+
+from messages_app.exceptions import TRANSIENT_ERRORS
+from messages_app.models import MailAccount
+from messages_app.sync.account import sync_account
+from messages_app.sync.lock import SyncBusy
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True)
+def sync_account_task(self, account_id: int, folder_name: str | None = None) -> int:
+    try:
+        return sync_account(account_id, folder_name=folder_name).new
+    except SyncBusy:
+        return 0  # another worker is on it right now; the next periodic pass comes soon
+    except MailAccount.DoesNotExist:
+        return 0  # deleted meanwhile
+    except TRANSIENT_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=min(30 * 2 ** self.request.retries, 600)) from None
+
+
+@shared_task
+def sync_all_accounts() -> int:
+    """Beat's periodic pass: one task per account, so any number of workers share the load."""
+    ids = list(MailAccount.objects.filter(auth_failed=False).values_list("pk", flat=True))
+    for account_id in ids:
+        sync_account_task.delay(account_id)
+    return len(ids)

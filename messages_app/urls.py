@@ -1,0 +1,15 @@
+from django.urls import path
+
+from messages_app.views import mailbox, settings_accounts
+
+app_name = "messages_app"
+
+urlpatterns = [
+    path("", mailbox.index, name="index"),
+    path("settings/accounts/", settings_accounts.account_list, name="account_list"),
+    path("settings/accounts/new/", settings_accounts.account_create, name="account_create"),
+    path("settings/accounts/<int:pk>/", settings_accounts.account_edit, name="account_edit"),
+    path("settings/accounts/<int:pk>/test/", settings_accounts.account_test, name="account_test"),
+    path("settings/accounts/<int:pk>/primary/", settings_accounts.account_make_primary, name="account_make_primary"),
+    path("settings/accounts/<int:pk>/delete/", settings_accounts.account_delete, name="account_delete"),
+]

@@ -1,0 +1,131 @@
+"""Impostazioni > Account: list, add, edit, test, make primary, delete."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from messages_app.enums import Preset
+from messages_app.exceptions import MailError, RateLimited
+from messages_app.forms import MailAccountForm
+from messages_app.models import MailAccount
+from messages_app.presets import PRESETS
+from messages_app.selectors import mail_account_get, mail_accounts_of
+from messages_app.services.accounts import (
+    apply_server_defaults,
+    mail_account_delete,
+    mail_account_make_primary,
+    mail_account_save,
+)
+from messages_app.services.connection_test import connection_report_store, connection_test_run
+from messages_app.views import pending_secrets
+
+
+@login_required
+def account_list(request):
+    return render(request, "messages_app/settings/account_list.html", {
+        "accounts": mail_accounts_of(request.user),
+    })
+
+
+def _preset_data() -> dict:
+    """Server defaults per preset, for the form's script to fill the fields as the user picks."""
+    return {
+        key: {"imap_host": p.imap_host, "imap_port": p.imap_port, "imap_security": p.imap_security,
+              "smtp_host": p.smtp_host, "smtp_port": p.smtp_port, "smtp_security": p.smtp_security,
+              "notice": str(p.notice)}
+        for key, p in PRESETS.items()
+    }
+
+
+def _edit(request, account: MailAccount):
+    form = MailAccountForm(request.POST or None, instance=account, user=request.user)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        account = form.save(commit=False)
+        is_custom = account.preset == Preset.CUSTOM and account.company_server is None
+        if not is_custom:
+            apply_server_defaults(account, include_smtp=not data.get("smtp_custom"))
+        password = data.get("password") or None
+        smtp_password = data.get("smtp_password") or None
+        pending = pending_secrets.take(request, data.get("pending_token", ""))
+        if pending and password is None:
+            password, smtp_password = pending[0] or None, pending[1] or None
+        # Test with the new secrets before anything is stored.
+        if password is not None:
+            account.set_password(password)
+        if smtp_password is not None:
+            account.set_smtp_password(smtp_password)
+        try:
+            report = connection_test_run(account=account)
+        except RateLimited as exc:
+            form.add_error(None, exc.user_message())
+        except MailError as exc:
+            form.add_error(None, exc.user_message())
+        else:
+            connection_report_store(account=account, report=report)
+            if report.ok or data.get("confirm_failed_test"):
+                try:
+                    mail_account_save(account=account, actor=request.user,
+                                      password=password, smtp_password=smtp_password)
+                except PermissionDenied:
+                    return HttpResponseForbidden(_("Only administrators may mark an account as shared sender."))
+                pending_secrets.clear(request)
+                messages.success(request, _("Account saved."))
+                return redirect("messages_app:account_list")
+            token = pending_secrets.stash(request, password=password or "", smtp_password=smtp_password or "")
+            form.data = form.data.copy()
+            form.data["pending_token"] = token
+            form.add_error(None, _("The connection test failed. Correct the settings, or tick "
+                                   "“Save even though the connection test failed” to save anyway."))
+    return render(request, "messages_app/settings/account_form.html", {
+        "form": form, "account": account, "report": report, "preset_data": _preset_data(),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_create(request):
+    return _edit(request, MailAccount(owner=request.user))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_edit(request, pk: int):
+    return _edit(request, mail_account_get(request.user, pk))
+
+
+@login_required
+@require_POST
+def account_test(request, pk: int):
+    account = mail_account_get(request.user, pk)
+    try:
+        report = connection_test_run(account=account)
+    except MailError as exc:
+        messages.error(request, exc.user_message())
+    else:
+        connection_report_store(account=account, report=report)
+        (messages.success if report.ok else messages.error)(request, report.summary)
+    return redirect("messages_app:account_list")
+
+
+@login_required
+@require_POST
+def account_make_primary(request, pk: int):
+    mail_account_make_primary(account=mail_account_get(request.user, pk))
+    return redirect("messages_app:account_list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request, pk: int):
+    account = mail_account_get(request.user, pk)
+    if request.method == "POST":
+        mail_account_delete(account=account)
+        messages.success(request, _("Account deleted."))
+        return redirect("messages_app:account_list")
+    return render(request, "messages_app/settings/account_confirm_delete.html", {"account": account})

@@ -1,0 +1,184 @@
+"""A real SMTP submission server for tests (aiosmtpd), with AUTH and TLS variants.
+
+It accepts every recipient and keeps what it received in `.messages`, so a test
+can send through Postino and then look at the exact bytes that left it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+from .ports import HOST, free_port
+from .tls import TlsFiles, client_context, make_tls_files, server_context
+
+TlsMode = Literal["implicit", "starttls"] | None
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes  # the DATA exactly as received (CRLF line ends, dot-unstuffed)
+    login: str | None  # who authenticated for this transaction
+    tls: bool  # whether the transaction ran over TLS (implicit or after STARTTLS)
+
+
+class _AuthSMTP(SMTP):
+    """SMTP that requires AUTH but not TLS for it, without aiosmtpd's warning.
+
+    aiosmtpd calls warnings.warn for that combination once per connection, from
+    its server thread; under pytest that warning lands in whichever test is
+    running (or fails it with -W error). Here it is deliberate: build the
+    session without the requirement and switch it on afterwards.
+    """
+
+    def __init__(self, handler, **kwargs) -> None:
+        super().__init__(handler, auth_required=False, auth_require_tls=False, **kwargs)
+        self._auth_required = True
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _AuthSMTP(self.handler, **self.SMTP_kwargs)
+
+
+class _Handler:
+    def __init__(self, server: SmtpServer) -> None:
+        self._server = server
+
+    async def handle_DATA(self, smtp, session, envelope) -> str:
+        auth = session.auth_data
+        self._server._received(
+            ReceivedMessage(
+                mail_from=envelope.mail_from,
+                rcpt_tos=list(envelope.rcpt_tos),
+                data=envelope.original_content,
+                login=auth.login.decode() if isinstance(auth, LoginPassword) else None,
+                tls=smtp.transport.get_extra_info("ssl_object") is not None,
+            )
+        )
+        return "250 OK queued"
+
+
+class SmtpServer:
+    """aiosmtpd on a free loopback port; AUTH PLAIN/LOGIN required for MAIL FROM.
+
+    tls=None: plain text only. tls="starttls": plain port offering STARTTLS
+    (not required). tls="implicit": TLS from the first byte (port 465 style).
+    AUTH is allowed without TLS (auth_require_tls=False): on loopback the
+    client under test may use either. Clients trust `ca_path`.
+    """
+
+    host = HOST
+
+    def __init__(self, tls: TlsMode = None, users: dict[str, str] | None = None) -> None:
+        if tls not in (None, "implicit", "starttls"):
+            raise ValueError(f"tls must be None, 'implicit' or 'starttls', not {tls!r}")
+        self.tls = tls
+        self.port = free_port()
+        self.users: dict[str, str] = dict(users or {})
+        self.messages: list[ReceivedMessage] = []
+        self._changed = threading.Condition()
+        self._tmp: Path | None = None
+        self._tls_files: TlsFiles | None = None
+        self.ca_path: Path | None = None
+        if tls:
+            self._tmp = Path(tempfile.mkdtemp(prefix="postino-smtp-"))
+            self._tls_files = make_tls_files(self._tmp)
+            self.ca_path = self._tls_files.ca
+        self._controller: _Controller | None = None
+
+    def add_user(self, login: str, password: str) -> None:
+        self.users[login] = password
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login = auth_data.login.decode("utf-8", "replace")
+        password = auth_data.password.decode("utf-8", "replace")
+        ok = login in self.users and self.users[login] == password
+        # handled=False: aiosmtpd answers 535 itself on failure.
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+
+    def start(self) -> None:
+        if self._controller is not None:
+            raise RuntimeError("SMTP server already running")
+        kwargs = {}
+        if self.tls == "starttls":
+            assert self._tls_files is not None
+            kwargs = {"tls_context": server_context(self._tls_files), "require_starttls": False}
+        self._controller = _Controller(
+            _Handler(self),
+            hostname=self.host,
+            port=self.port,
+            ssl_context=server_context(self._tls_files) if self.tls == "implicit" else None,
+            server_hostname="localhost",
+            authenticator=self._authenticate,
+            enable_SMTPUTF8=True,
+            ready_timeout=5.0,
+            **kwargs,
+        )
+        # start() returns once the server answered a test connection.
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> SmtpServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+    def ssl_context(self):
+        """Client SSL context trusting this server's CA (None without TLS)."""
+        return client_context(self.ca_path) if self.ca_path else None
+
+    # -------------------------------------------------------------- messages
+
+    def _received(self, message: ReceivedMessage) -> None:
+        with self._changed:
+            self.messages.append(message)
+            self._changed.notify_all()
+
+    def wait_for(
+        self, count: int, timeout: float = 5.0, *, login: str | None = None
+    ) -> list[ReceivedMessage]:
+        """Block until at least `count` messages arrived; return them.
+
+        login: count only messages sent by that authenticated user, which keeps
+        tests independent on a server shared by the whole session.
+        Raises TimeoutError naming how many did arrive.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(found := self._matching(login)) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"expected {count} message(s) within {timeout}s, got {len(found)}")
+                self._changed.wait(remaining)
+            return found
+
+    def _matching(self, login: str | None) -> list[ReceivedMessage]:
+        return [m for m in self.messages if login is None or m.login == login]
+
+    def clear(self) -> None:
+        with self._changed:
+            self.messages.clear()
