@@ -29,6 +29,7 @@ MAIL_CONNECT_TIMEOUT = env_int("MAIL_CONNECT_TIMEOUT", 15, minimum=1)
 MAIL_TLS_CA_FILE = env_str("MAIL_TLS_CA_FILE")  # extra CA bundle for company servers with a private CA
 MAIL_CONNECTION_TESTS_PER_HOUR = env_int("MAIL_CONNECTION_TESTS_PER_HOUR", 30, minimum=1)
 MAIL_SYNC_INTERVAL_SECONDS = env_int("MAIL_SYNC_INTERVAL_SECONDS", 120, minimum=10)
+MAIL_SYNC_ON_SAVE = env_bool("MAIL_SYNC_ON_SAVE", True)  # queue the first sync when an account is saved
 MAIL_SYNC_LOCK_SECONDS = env_int("MAIL_SYNC_LOCK_SECONDS", 600, minimum=30)
 
 INSTALLED_APPS = [

@@ -47,7 +47,8 @@ def folder_status_rows(*, account_id: int | None = None, owner=None) -> list[dic
     folders = folders.annotate(local_messages=Count("messages"),
                                local_unread=Count("messages", filter=Q(messages__is_seen=False)))
     return [{
-        "account": f.account_id, "folder": f.name, "role": f.role or None, "uidvalidity": f.uidvalidity,
+        "folder_id": f.pk, "account": f.account_id, "folder": f.name, "role": f.role or None,
+        "uidvalidity": f.uidvalidity,
         "messages": f.local_messages, "unread": f.local_unread,
         "server_messages": f.server_messages,
         "last_synced": f.last_synced.isoformat() if f.last_synced else None,

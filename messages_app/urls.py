@@ -1,6 +1,7 @@
 from django.urls import path
 
-from messages_app.views import mailbox, settings_accounts
+from messages_app.mailbox_urls import urlpatterns as mailbox_urlpatterns
+from messages_app.views import mailbox, settings_accounts, sync_health
 
 app_name = "messages_app"
 
@@ -12,4 +13,8 @@ urlpatterns = [
     path("settings/accounts/<int:pk>/test/", settings_accounts.account_test, name="account_test"),
     path("settings/accounts/<int:pk>/primary/", settings_accounts.account_make_primary, name="account_make_primary"),
     path("settings/accounts/<int:pk>/delete/", settings_accounts.account_delete, name="account_delete"),
+    path("settings/accounts/<int:pk>/health/", sync_health.sync_health, name="sync_health"),
+    path("settings/accounts/<int:pk>/health/<int:folder_id>/verify/", sync_health.sync_verify, name="sync_verify"),
+    path("settings/accounts/<int:pk>/progress/", sync_health.sync_progress, name="sync_progress"),
 ]
+urlpatterns += mailbox_urlpatterns

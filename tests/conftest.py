@@ -14,6 +14,7 @@ def _loopback_servers_allowed(settings):
     """The test servers live on loopback; tests of the private-address guard switch this off."""
     settings.MAIL_ALLOW_PRIVATE_HOSTS = True
     settings.MAIL_CONNECT_TIMEOUT = 5
+    settings.MAIL_SYNC_ON_SAVE = False  # tests run syncs themselves, not through a broker
 
 
 @pytest.fixture

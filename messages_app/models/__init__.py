@@ -1,6 +1,7 @@
 from messages_app.models.account import CompanyServer, MailAccount
 from messages_app.models.folder import Folder
 from messages_app.models.message import Attachment, Message, MessageBody, PendingAction
+from messages_app.models.preferences import MailPreferences, TrustedSender
 from messages_app.models.synclock import SyncLock
 from messages_app.models.thread import Thread, ThreadRef
 
@@ -9,10 +10,12 @@ __all__ = [
     "CompanyServer",
     "Folder",
     "MailAccount",
+    "MailPreferences",
     "Message",
     "MessageBody",
     "PendingAction",
     "SyncLock",
     "Thread",
     "ThreadRef",
+    "TrustedSender",
 ]

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from messages_app.exceptions import TRANSIENT_ERRORS, AuthFailed, MailError
 from messages_app.gateways import imap as imap_gateway
 from messages_app.models import Folder, MailAccount
@@ -84,6 +86,9 @@ def _run_pass(conn, account: MailAccount, lock: AccountLock | None, folder_name:
             result.folders[folder.name] = outcome
             if lock and rounds == 0:
                 lock.progress(folders_done=done)
+    # Folders skipped because LIST-STATUS proved them unchanged were still checked just now.
+    skipped = [f.pk for f in folders if f.name in result.folders and result.folders[f.name].skipped]
+    Folder.objects.filter(pk__in=skipped).update(last_synced=timezone.now(), last_error="")
 
 
 def sync_account(account_id: int, *, folder_name: str | None = None,

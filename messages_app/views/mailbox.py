@@ -1,13 +1,120 @@
+"""The mailbox: folder column, message list (flat or threaded, with search), unread counts.
+
+One URL serves the whole page and, for htmx, just its list or just the next page of rows.
+"""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
-from messages_app.selectors import folders_of, mail_accounts_of
+from messages_app.mailbox.keyset import Cursor
+from messages_app.mailbox.listing import messages_page
+from messages_app.mailbox.scopes import (
+    Scope,
+    everywhere_scope,
+    folder_scope,
+    home_scope,
+    scope_from_key,
+    special_scope,
+    unified_scope,
+)
+from messages_app.mailbox.threads import thread_messages, threads_page
+from messages_app.mailbox.tree import folder_tree
+from messages_app.selectors import folders_of
+from messages_app.services.preferences import preferences_of
+
+QUERY_MAX_CHARS = 200
+
+
+def shell_context(request, scope: Scope | None) -> dict:
+    """What every full page of the mailbox needs besides the list: the folder column."""
+    preferences = preferences_of(request.user)
+    return {
+        "preferences": preferences,
+        "tree": folder_tree(request.user, merged=preferences.merge_accounts),
+        "scope": scope,
+        "poll_seconds": getattr(settings, "MAIL_UNREAD_POLL_SECONDS", 30),
+    }
+
+
+def list_context(request, scope: Scope) -> dict:
+    preferences = preferences_of(request.user)
+    query = request.GET.get("q", "").strip()[:QUERY_MAX_CHARS]
+    everywhere = bool(query) and request.GET.get("all") == "1"
+    cursor = Cursor.parse(request.GET.get("before"))
+    threaded = preferences.threaded and scope.can_thread and not query
+    if threaded:
+        page = threads_page(request.user, scope, cursor=cursor)
+    else:
+        searched = everywhere_scope(request.user) if everywhere else scope
+        page = messages_page(request.user, searched, cursor=cursor, query=query)
+    next_url = ""
+    if page.next_cursor is not None:
+        params = {"q": query, "all": "1" if everywhere else ""}
+        params = {k: v for k, v in params.items() if v}
+        next_url = f"{request.path}?{urlencode({**params, 'before': str(page.next_cursor)})}"
+    return {
+        "scope": scope, "page": page, "threaded": threaded, "query": query, "everywhere": everywhere,
+        "next_url": next_url, "preferences": preferences,
+        "move_targets": [f for f in folders_of(request.user) if f.is_selectable],
+    }
+
+
+def _list_response(request, scope: Scope):
+    context = list_context(request, scope)
+    if request.htmx and request.GET.get("before"):
+        return render(request, "messages_app/_rows.html", context)
+    if request.htmx and request.htmx.target == "list":
+        return render(request, "messages_app/_list.html", context)
+    return render(request, "messages_app/mailbox.html", {**shell_context(request, scope), **context})
 
 
 @login_required
+@require_GET
 def index(request):
-    """The Messages module shell: folder column on the left, message list on the right."""
-    return render(request, "messages_app/index.html", {
-        "accounts": mail_accounts_of(request.user),
-        "folders": folders_of(request.user),
+    scope = home_scope(request.user, merged=preferences_of(request.user).merge_accounts)
+    if scope is None:  # no account yet: the page says how to add one
+        return render(request, "messages_app/mailbox.html", shell_context(request, None))
+    return _list_response(request, scope)
+
+
+@login_required
+@require_GET
+def unified(request, role: str):
+    return _list_response(request, unified_scope(request.user, role))
+
+
+@login_required
+@require_GET
+def special(request, name: str):
+    return _list_response(request, special_scope(request.user, name))
+
+
+@login_required
+@require_GET
+def folder(request, folder_id: int):
+    return _list_response(request, folder_scope(request.user, folder_id))
+
+
+@login_required
+@require_GET
+def thread(request, thread_id: int):
+    """The messages of one conversation, shown under its row when expanded."""
+    conversation, messages = thread_messages(request.user, thread_id)
+    scope = scope_from_key(request.user, request.GET.get("scope", ""))
+    return render(request, "messages_app/_thread_messages.html", {
+        "conversation": conversation, "messages": messages, "scope": scope,
+        "preferences": preferences_of(request.user),
     })
+
+
+@login_required
+@require_GET
+def counts(request):
+    """Unread counts only, as out-of-band swaps: polled, so new mail shows without a reload."""
+    preferences = preferences_of(request.user)
+    tree = folder_tree(request.user, merged=preferences.merge_accounts)
+    return render(request, "messages_app/_counts.html", {"counts": tree.counts()})

@@ -537,7 +537,11 @@ class Dovecot:
         if login not in self._users:
             raise KeyError(f"unknown user {login}")
         folder_dir = self.maildir_path(login, folder)
-        if not folder_dir.is_dir():
+        if folder.upper() == "INBOX" and not (folder_dir / "tmp").is_dir():
+            # A user who never logged in has no Maildir yet: let Dovecot make it.
+            with self._imap(login) as client:
+                client.select_folder("INBOX")
+        elif not folder_dir.is_dir():
             # Trap: Dovecot keeps a mailbox list index (mailbox_list_index=yes),
             # so a folder made with mkdir can be selected but is missing from
             # LIST. Let Dovecot create it.
@@ -596,7 +600,11 @@ class Dovecot:
     def kick(self, login: str, timeout: float = 5.0) -> None:
         """Disconnect all of the user's IMAP/POP3/ManageSieve sessions (the
         server side hangs up) and wait until their processes are gone."""
-        self.doveadm("kick", login)
+        try:
+            self.doveadm("kick", login)
+        except RuntimeError as exc:
+            if "no users kicked" not in str(exc):  # nobody connected: nothing to do
+                raise
         deadline = time.monotonic() + timeout
         while login in self.doveadm("who").split():
             if time.monotonic() > deadline:

@@ -1,0 +1,1 @@
+"""Postino benchmark suite: `python -m bench` (see bench/README.md)."""

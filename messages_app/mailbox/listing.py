@@ -1,0 +1,75 @@
+"""Message pages for a scope: one folder, several folders merged, flagged, search results."""
+
+import heapq
+
+from django.db import connection
+
+from messages_app.mailbox.keyset import PAGE_SIZE, Cursor, Page, after, page_from_rows, page_of
+from messages_app.mailbox.scopes import EVERYWHERE, SPECIAL, Scope
+from messages_app.mailbox.search import matching
+from messages_app.models import Message
+from messages_app.selectors import unique_flagged
+
+LIST_DEFERRED = ("references", "keywords", "in_reply_to", "list_id", "auto_submitted", "precedence")
+
+
+def _rows(queryset):
+    return queryset.select_related("folder", "account").defer(*LIST_DEFERRED)
+
+
+def scope_messages(user, scope: Scope):
+    """Every message a scope lists (unordered), always limited to the user's own accounts."""
+    owned = Message.objects.filter(account__owner=user)
+    if scope.kind == SPECIAL:
+        if scope.name == "flagged":
+            return unique_flagged(user)
+        return Message.objects.none()  # Shared, Imported, Scheduled: filled by later features
+    return owned.filter(folder_id__in=scope.folder_ids)
+
+
+def messages_page(user, scope: Scope, *, cursor: Cursor | None = None, query: str = "",
+                  limit: int = PAGE_SIZE) -> Page:
+    if query:
+        return page_of(_rows(matching(scope_messages(user, scope), query)), cursor, limit=limit)
+    if scope.kind in (SPECIAL, EVERYWHERE) or len(scope.folder_ids) <= 1:
+        return page_of(_rows(scope_messages(user, scope)), cursor, limit=limit)
+    return _merged_page(user, scope.folder_ids, cursor, limit)
+
+
+def _merged_page(user, folder_ids: tuple[int, ...], cursor: Cursor | None, limit: int) -> Page:
+    """Newest messages over several folders: the top N of each folder, then merged.
+
+    `folder_id IN (...) ORDER BY date LIMIT N` sorts the union of the folders (hundreds of ms at
+    a million rows); N index probes per folder stay under a millisecond at any depth.
+    """
+    if connection.vendor == "postgresql":
+        ids = _top_ids_lateral(folder_ids, cursor, limit + 1)
+    else:
+        per_folder = [
+            list(after(Message.objects.filter(folder_id=folder_id), cursor)
+                 .order_by("-date", "-id").values_list("date", "id")[:limit + 1])
+            for folder_id in folder_ids
+        ]
+        ids = [pk for _date, pk in heapq.merge(*per_folder, reverse=True)][:limit + 1]
+    by_id = {m.id: m for m in _rows(Message.objects.filter(id__in=ids, account__owner=user))}
+    rows = [by_id[pk] for pk in ids if pk in by_id]
+    return page_from_rows(rows, limit)
+
+
+def _top_ids_lateral(folder_ids: tuple[int, ...], cursor: Cursor | None, n: int) -> list[int]:
+    condition, params = "", []
+    if cursor is not None:
+        condition = "AND m.date <= %s AND (m.date < %s OR (m.date = %s AND m.id < %s))"
+        params = [cursor.date, cursor.date, cursor.date, cursor.id]
+    sql = f"""
+        SELECT top.id FROM unnest(%s::bigint[]) AS f(id)
+        CROSS JOIN LATERAL (
+            SELECT m.id, m.date FROM messages_app_message m
+            WHERE m.folder_id = f.id {condition}
+            ORDER BY m.date DESC, m.id DESC LIMIT %s
+        ) AS top
+        ORDER BY top.date DESC, top.id DESC LIMIT %s
+    """  # noqa: S608 - only placeholders are interpolated
+    with connection.cursor() as db:
+        db.execute(sql, [list(folder_ids), *params, n, n])
+        return [row[0] for row in db.fetchall()]

@@ -1,0 +1,64 @@
+"""The threaded list: one row per conversation, from the Thread summary table the sync keeps."""
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef
+from django.shortcuts import get_object_or_404
+
+from messages_app.mailbox.keyset import PAGE_SIZE, Cursor, Page, page_of
+from messages_app.mailbox.listing import LIST_DEFERRED
+from messages_app.mailbox.scopes import Scope
+from messages_app.models import Message, Thread
+
+
+@dataclass
+class ThreadRow:
+    thread: Thread
+    latest: Message  # the newest message of the conversation within the scope
+    in_scope: int  # how many of its messages the scope holds
+    unread: bool
+    flagged: bool
+    has_attachments: bool
+    member_ids: list[int]
+
+    @property
+    def id(self) -> int:
+        return self.thread.id
+
+
+def threads_page(user, scope: Scope, *, cursor: Cursor | None = None, limit: int = PAGE_SIZE) -> Page:
+    present = Message.objects.filter(thread=OuterRef("pk"), folder_id__in=scope.folder_ids)
+    threads = Thread.objects.filter(owner=user, last_date__isnull=False).filter(Exists(present))
+    page = page_of(threads, cursor, limit=limit, date_field="last_date")
+    if not page.rows:
+        return page
+    members = (Message.objects.filter(thread_id__in=[t.id for t in page.rows], folder_id__in=scope.folder_ids,
+                                      account__owner=user)
+               .select_related("folder", "account").defer(*LIST_DEFERRED).order_by("-date", "-id"))
+    grouped: dict[int, list[Message]] = {}
+    for message in members:
+        grouped.setdefault(message.thread_id, []).append(message)
+    page.rows = [
+        ThreadRow(thread=thread, latest=grouped[thread.id][0], in_scope=len(grouped[thread.id]),
+                  unread=any(not m.is_seen for m in grouped[thread.id]),
+                  flagged=any(m.is_flagged for m in grouped[thread.id]),
+                  has_attachments=any(m.has_attachments for m in grouped[thread.id]),
+                  member_ids=[m.pk for m in grouped[thread.id]])
+        for thread in page.rows if thread.id in grouped
+    ]
+    return page
+
+
+def thread_messages(user, thread_id: int) -> tuple[Thread, list[Message]]:
+    """A conversation's messages in every folder, oldest first; a copy of the same message in a
+    second folder (Gmail's All Mail) is listed once."""
+    thread = get_object_or_404(Thread, pk=thread_id, owner=user)
+    seen: set[str] = set()
+    messages = []
+    for message in (Message.objects.filter(thread=thread, account__owner=user).select_related("folder", "account")
+                    .defer(*LIST_DEFERRED).order_by("date", "id")):
+        if message.dedup_key in seen:
+            continue
+        seen.add(message.dedup_key)
+        messages.append(message)
+    return thread, messages

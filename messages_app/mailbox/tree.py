@@ -1,0 +1,76 @@
+"""The folder column: unified folders, special folders, each account's own hierarchy, unread counts."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count
+
+from messages_app.mailbox.scopes import SPECIALS, UNIFIED_ROLES, folder_label, role_label, special_label
+from messages_app.models import Folder, MailAccount, Message
+from messages_app.selectors import unique_flagged
+
+
+@dataclass
+class TreeEntry:
+    key: str  # the scope key, also the element id of its count
+    label: str
+    url_name: str
+    url_arg: str | int
+    unread: int = 0
+    depth: int = 0
+    selectable: bool = True
+    role: str = ""
+
+
+@dataclass
+class AccountTree:
+    account: MailAccount
+    entries: list[TreeEntry] = field(default_factory=list)
+
+
+@dataclass
+class FolderTree:
+    unified: list[TreeEntry]
+    special: list[TreeEntry]
+    accounts: list[AccountTree]
+
+    def counts(self) -> dict[str, int]:
+        entries = [*self.unified, *self.special, *(e for a in self.accounts for e in a.entries)]
+        return {entry.key: entry.unread for entry in entries}
+
+
+def unread_by_folder(user) -> dict[int, int]:
+    folder_ids = list(Folder.objects.filter(account__owner=user).values_list("pk", flat=True))
+    rows = (Message.objects.filter(folder_id__in=folder_ids, is_seen=False)
+            .values("folder_id").annotate(unread=Count("id")).order_by())
+    return {row["folder_id"]: row["unread"] for row in rows}
+
+
+def _sort_key(folder: Folder) -> tuple:
+    # INBOX and its children first, then the rest by path; children follow their parent.
+    top = folder.name.split(folder.delimiter)[0] if folder.delimiter else folder.name
+    return (0 if top.upper() == "INBOX" else 1, folder.name.lower())
+
+
+def folder_tree(user, *, merged: bool) -> FolderTree:
+    unread = unread_by_folder(user)
+    folders = list(Folder.objects.filter(account__owner=user).select_related("account"))
+    unified = []
+    if merged:
+        for role in UNIFIED_ROLES:
+            count = sum(unread.get(f.pk, 0) for f in folders if f.role == role)
+            unified.append(TreeEntry(f"unified:{role}", role_label(role), "messages_app:unified", role, count,
+                                     role=role))
+    flagged_unread = unique_flagged(user).filter(is_seen=False).count()
+    special = [TreeEntry(f"special:{name}", special_label(name), "messages_app:special", name,
+                         flagged_unread if name == "flagged" else 0) for name in SPECIALS]
+    accounts = []
+    for account in MailAccount.objects.filter(owner=user).order_by("-is_primary", "email", "id"):
+        own = sorted((f for f in folders if f.account_id == account.pk), key=_sort_key)
+        accounts.append(AccountTree(account, [
+            TreeEntry(f"folder:{f.pk}", folder_label(f) if f.depth == 0 or f.role else f.display_name,
+                      "messages_app:folder", f.pk, unread.get(f.pk, 0), depth=f.depth,
+                      selectable=f.is_selectable, role=f.role)
+            for f in own
+        ]))
+    return FolderTree(unified, special, accounts)
+

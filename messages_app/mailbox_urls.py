@@ -1,0 +1,24 @@
+"""Routes of the mailbox screens, appended to messages_app/urls.py (under /messages/)."""
+
+from django.urls import path
+
+from messages_app.views import actions, mailbox, reading, settings_mailbox
+
+urlpatterns = [
+    path("unified/<str:role>/", mailbox.unified, name="unified"),
+    path("special/<str:name>/", mailbox.special, name="special"),
+    path("folder/<int:folder_id>/", mailbox.folder, name="folder"),
+    path("thread/<int:thread_id>/", mailbox.thread, name="thread"),
+    path("counts/", mailbox.counts, name="counts"),
+    path("m/<int:pk>/", reading.message_read, name="message"),
+    path("m/<int:pk>/body/", reading.message_body, name="message_body"),
+    path("m/<int:pk>/cid/", reading.message_cid_base, name="message_cid_base"),
+    path("m/<int:pk>/cid/<int:part_pk>/", reading.message_cid, name="message_cid"),
+    path("m/<int:pk>/attachments/<int:part_pk>/", reading.attachment, name="attachment"),
+    path("m/<int:pk>/attachments.zip", reading.attachments_all, name="attachments_zip"),
+    path("m/<int:pk>/trust-sender/", reading.trust_sender, name="trust_sender"),
+    path("actions/", actions.actions, name="actions"),
+    path("settings/layout/", settings_mailbox.layout, name="settings_layout"),
+    path("settings/folders/", settings_mailbox.folder_roles, name="settings_folders"),
+    path("settings/folders/<int:pk>/", settings_mailbox.folder_roles_save, name="settings_folders_save"),
+]

@@ -1,0 +1,120 @@
+"""Bodies on first open: fetched from IMAP, parsed, stored with the attachment list, reused after.
+
+The raw message is kept in the cache for a few minutes, so the inline images and attachments of
+a message just opened do not each cost another download.
+"""
+
+import io
+import logging
+import zipfile
+
+from django.core.cache import cache
+from django.db import transaction
+
+from messages_app.exceptions import MailError
+from messages_app.models import Attachment, Message, MessageBody
+from messages_app.services.message_actions import message_flags_set
+from messages_app.sync.account import open_connection
+from messages_app.sync.parser import get_part_payload, html_to_text, parse_message
+
+logger = logging.getLogger(__name__)
+
+RAW_CACHE_SECONDS = 600
+RAW_CACHE_MAX_BYTES = 5 * 1024 * 1024
+
+
+class MessageGone(MailError):
+    """The server no longer has the message (moved or deleted by another client)."""
+
+    permanent = True
+
+
+def _raw_key(message: Message) -> str:
+    return f"postino:raw:{message.pk}:{message.folder_id}:{message.uid}"
+
+
+def message_raw(message: Message) -> bytes:
+    """The whole message as the server has it (BODY.PEEK: reading it sets no flag)."""
+    raw = cache.get(_raw_key(message))
+    if raw is not None:
+        return raw
+    with open_connection(message.account) as conn:
+        conn.select(message.folder.name, readonly=True)
+        raw = conn.fetch_raw(message.uid)
+    if raw is None:
+        raise MessageGone(f"UID {message.uid} is no longer in {message.folder.name}")
+    if len(raw) <= RAW_CACHE_MAX_BYTES:
+        cache.set(_raw_key(message), raw, RAW_CACHE_SECONDS)
+    return raw
+
+
+def message_body_get(*, message: Message) -> MessageBody:
+    """The stored body, or fetch, parse and store it now. Raises MailError when the server
+    cannot deliver it (unreachable: transient; message gone: MessageGone)."""
+    body = MessageBody.objects.filter(message=message).first()
+    if body is not None:
+        return body
+    parsed = parse_message(message_raw(message))
+    with transaction.atomic():
+        body, created = MessageBody.objects.get_or_create(message=message, defaults={
+            # HTML-only mail gets its visible text here too: it is what search reads.
+            "text": parsed.text or html_to_text(parsed.html),
+            "html": parsed.html,
+            "notes": parsed.notes,
+        })
+        if created:
+            Attachment.objects.bulk_create([
+                Attachment(message=message, part_path=part.part_path, filename=part.filename[:255],
+                           content_type=part.content_type[:255], size=part.size,
+                           content_id=part.content_id[:255], is_inline=inline)
+                for inline, parts in ((True, parsed.inline_parts), (False, parsed.attachments))
+                for part in parts
+            ])
+            # The sync guessed from the top-level content type; now we know.
+            Message.objects.filter(pk=message.pk).update(has_attachments=bool(parsed.attachments))
+    return body
+
+
+def message_mark_read_on_open(*, user, message: Message) -> None:
+    """Opening marks read (on the server first, like every action); a failure must not stop
+    the user from reading, so it is logged and left for the next open."""
+    if message.is_seen:
+        return
+    try:
+        message_flags_set(user=user, message_ids=[message.pk], add=("\\Seen",))
+    except MailError as exc:
+        logger.warning("could not mark message %s read: %s", message.pk, exc)
+        return
+    message.is_seen = True
+
+
+def attachment_payload(*, attachment: Attachment) -> bytes:
+    return get_part_payload(message_raw(attachment.message), attachment.part_path)
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Names for a zip: never a path, never twice the same ("a.pdf", "a (2).pdf")."""
+    used: set[str] = set()
+    result = []
+    for index, name in enumerate(names, start=1):
+        name = (name or f"attachment-{index}").replace("/", "_").replace("\\", "_").lstrip(".") or f"attachment-{index}"
+        stem, dot, extension = name.rpartition(".")
+        if not dot:
+            stem, extension = name, ""
+        candidate, copy = name, 2
+        while candidate.lower() in used:
+            candidate = f"{stem} ({copy}){dot}{extension}"
+            copy += 1
+        used.add(candidate.lower())
+        result.append(candidate)
+    return result
+
+
+def attachments_zip(*, message: Message, attachments: list[Attachment]) -> bytes:
+    raw = message_raw(message)
+    buffer = io.BytesIO()
+    names = unique_names([a.filename for a in attachments])
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, attachment in zip(names, attachments, strict=True):
+            archive.writestr(name, get_part_payload(raw, attachment.part_path))
+    return buffer.getvalue()
