@@ -191,9 +191,11 @@ class MailboxGenerator:
         self.sent = sent
         self.rng = random.Random(seed_for(name))
         self._tag = seed_for(name) % 10**8
-        # Rendering draws from its own stream, so a metadata-only pass (render=False) yields the
-        # same Meta values as a rendered one.
-        self.render_rng = random.Random(seed_for(name + "/render"))
+        # Rendering draws from its own stream, seeded per message, so a metadata-only pass
+        # (render=False) yields the same Meta values, and a message renders the same whichever
+        # of its neighbours were rendered (seeding splits one mailbox over two processes).
+        self._render_seed = seed_for(name + "/render") << 32
+        self.render_rng = random.Random(0)
         self.start = start or datetime(2023, 1, 2, 8, 0, tzinfo=UTC)
         self.end = end or datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
         self.reply_rate = reply_rate
@@ -212,12 +214,17 @@ class MailboxGenerator:
     def __iter__(self) -> Iterator[Generated]:
         return self.messages()
 
-    def messages(self, *, render: bool = True) -> Iterator[Generated]:
+    def messages(self, *, render: bool = True, render_from: int = 0,
+                 render_to: int | None = None) -> Iterator[Generated]:
+        """Every message in order; only those in [render_from, render_to) get raw bytes."""
         span = (self.end - self.start).total_seconds()
         step = span / max(self.count, 1)
+        render_to = self.count if render_to is None else render_to
         for index in range(self.count):
             when = self.start + timedelta(seconds=index * step + self.rng.random() * step * 0.9)
-            yield self._one(index, when.replace(microsecond=0), render)
+            yield self._one(index, when.replace(microsecond=0), render and render_from <= index < render_to)
+            if index + 1 >= render_to and render:
+                return
 
     # --------------------------------------------------------------------------------------
     def _subject(self, index: int) -> str:
@@ -307,6 +314,7 @@ class MailboxGenerator:
     def _render(self, msg_id, in_reply_to, references, subject, sender, recipients, cc, date_header, text,
                 kind, index) -> bytes:
         rng = self.render_rng
+        rng.seed(self._render_seed | index)
         headers = [
             "Return-Path: <" + sender[1] + ">",
             f"Received: from mx{rng.randint(1, 9)}.postino.test (mx.postino.test [192.0.2.{rng.randint(1, 254)}])"

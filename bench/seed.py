@@ -43,15 +43,17 @@ def ensure_mailbox(dovecot, login: str, folder: str) -> Path:
     return path
 
 
-def _write(args: tuple[str, str, int, bool, int, int, str]) -> int:
-    folder_dir, name, count, sent, uid, gid, unique = args
+def _write(args: tuple) -> int:
+    folder_dir, name, count, sent, uid, gid, unique, first, stop, stamp, pid = args
     cur = os.path.join(folder_dir, "cur")
-    stamp = int(time.time()) - 10  # in the past: Dovecot treats files from "now" as maybe still changing
-    pid = os.getpid()
     written = 0
-    for written, item in enumerate(MailboxGenerator(name, count, sent=sent), start=1):
+    generator = MailboxGenerator(name, count, sent=sent)
+    for index, item in enumerate(generator.messages(render_from=first, render_to=stop)):
+        if index < first:
+            continue
         raw = item.raw
-        base = f"{stamp}.M{written}P{pid}Q{unique}.postino,S={len(raw)},W={len(raw)}"
+        # UIDs follow M<n> (same stamp, pid and Q for every chunk of one mailbox).
+        base = f"{stamp}.M{index + 1}P{pid}Q{unique}.postino,S={len(raw)},W={len(raw)}"
         path = os.path.join(cur, f"{base}:2,{item.flags}")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -61,19 +63,33 @@ def _write(args: tuple[str, str, int, bool, int, int, str]) -> int:
             os.utime(fd, (when, when))
         finally:
             os.close(fd)
+        written += 1
     return written
 
 
+SPLIT_ABOVE = 20_000  # a mailbox this big is written by both processes, half each
+
+
 def seed_mailboxes(dovecot, plans: list[MailboxPlan], processes: int = 2) -> dict[str, int]:
-    """Write every planned mailbox; returns {login/folder: count}. Big mailboxes first, so the two
-    worker processes finish together."""
+    """Write every planned mailbox; returns {login/folder: count}. Big mailboxes are split in two
+    halves (the second half's process runs the generator without rendering up to its start, so
+    both produce the same messages a single process would)."""
     entry = pwd.getpwnam("dovecot")
+    stamp = int(time.time()) - 10  # in the past: Dovecot treats files from "now" as maybe still changing
     jobs = []
-    for plan in sorted(plans, key=lambda p: -p.count):
+    for plan in plans:
         folder_dir = ensure_mailbox(dovecot, plan.login, plan.folder)
-        jobs.append((plan, (str(folder_dir), plan.generator_name, plan.count, plan.sent,
-                            entry.pw_uid, entry.pw_gid, secrets.token_hex(4))))
-    # fork: the children need nothing but the arguments, and start in milliseconds.
+        unique = secrets.token_hex(4)
+        cuts = [0, plan.count // 2, plan.count] if plan.count > SPLIT_ABOVE else [0, plan.count]
+        for first, stop in zip(cuts, cuts[1:], strict=False):
+            jobs.append((plan, (str(folder_dir), plan.generator_name, plan.count, plan.sent,
+                                entry.pw_uid, entry.pw_gid, unique, first, stop, stamp, os.getpid())))
+    # Longest jobs first so both processes finish together; fork: children need only the arguments.
+    jobs.sort(key=lambda job: -(job[1][8] - job[1][7]))
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         counts = pool.map(_write, [args for _plan, args in jobs], chunksize=1)
-    return {f"{plan.login}/{plan.folder}": count for (plan, _args), count in zip(jobs, counts, strict=True)}
+    totals: dict[str, int] = {}
+    for (plan, _args), count in zip(jobs, counts, strict=True):
+        key = f"{plan.login}/{plan.folder}"
+        totals[key] = totals.get(key, 0) + count
+    return totals

@@ -4,6 +4,7 @@ With no environment at all the project runs embedded: SQLite and a filesystem Ce
 under var/, and generated keys written there once.
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -94,8 +95,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
             },
-            # A file, not :memory:, so tests can run worker processes against the test database.
-            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
+            # A file, not :memory:, so tests can run worker processes against the test database;
+            # one per test run, so parallel runs do not share it.
+            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
 

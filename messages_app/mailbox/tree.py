@@ -45,10 +45,17 @@ def unread_by_folder(user) -> dict[int, int]:
     return {row["folder_id"]: row["unread"] for row in rows}
 
 
-def _sort_key(folder: Folder) -> tuple:
-    # INBOX and its children first, then the rest by path; children follow their parent.
-    top = folder.name.split(folder.delimiter)[0] if folder.delimiter else folder.name
-    return (0 if top.upper() == "INBOX" else 1, folder.name.lower())
+def _ordered(folders: list[Folder]) -> list[Folder]:
+    """Role folders first in the vtenext order (Entrata, Bozze, Inviata, Spam, Cestino), then the
+    rest by path; subfolders right under their parent."""
+    roles = {f.name: UNIFIED_ROLES.index(f.role) for f in folders if f.role in UNIFIED_ROLES}
+
+    def key(folder: Folder) -> tuple:
+        path = folder.name.split(folder.delimiter) if folder.delimiter else [folder.name]
+        top = path[0]
+        return (roles.get(top, len(UNIFIED_ROLES)), [part.lower() for part in path])
+
+    return sorted(folders, key=key)
 
 
 def folder_tree(user, *, merged: bool) -> FolderTree:
@@ -65,7 +72,7 @@ def folder_tree(user, *, merged: bool) -> FolderTree:
                          flagged_unread if name == "flagged" else 0) for name in SPECIALS]
     accounts = []
     for account in MailAccount.objects.filter(owner=user).order_by("-is_primary", "email", "id"):
-        own = sorted((f for f in folders if f.account_id == account.pk), key=_sort_key)
+        own = _ordered([f for f in folders if f.account_id == account.pk])
         accounts.append(AccountTree(account, [
             TreeEntry(f"folder:{f.pk}", folder_label(f) if f.depth == 0 or f.role else f.display_name,
                       "messages_app:folder", f.pk, unread.get(f.pk, 0), depth=f.depth,

@@ -118,14 +118,16 @@ def parse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Parsed
         text = _fallback_text(raw, limits)
     if _UUENCODE_RE.search(text):
         notes.add("The text contains uuencoded data, which is not shown as an attachment.")
-    referenced = {cid.lower() for cid in _referenced_cids(html)}
-    inline = [part for part in walker.parts if part.content_id and part.content_id.lower() in referenced]
+    # Inline means "shown inside the HTML": a part with a Content-ID the HTML never references
+    # stays an attachment, so nothing the sender attached disappears.
+    referenced = {unquote(match.group(1)).strip("<>").lower() for match in _CID_REF_RE.finditer(html)}
+    inline = [bool(part.content_id) and part.content_id.lower() in referenced for part in walker.parts]
     return ParsedMessage(
         headers=headers,
         text=text,
         html=html,
-        inline_parts=inline,
-        attachments=[part for part in walker.parts if part not in inline],
+        inline_parts=[part for part, is_inline in zip(walker.parts, inline, strict=True) if is_inline],
+        attachments=[part for part, is_inline in zip(walker.parts, inline, strict=True) if not is_inline],
         notes=notes.items,
         preview=make_preview(text, html),
     )
@@ -182,6 +184,7 @@ def html_to_text(html: str, max_chars: int = 100_000, max_scan: int = 2 * 1024 *
         tag = _TAG_RE.match(lower, start)
         if tag is None:  # a bare "<" in text
             pieces.append("<")
+            collected += 1
             pos = start + 1
             continue
         end = source.find(">", start)
@@ -234,6 +237,9 @@ class _CappedMessage(EmailMessage):
     def set_raw(self, name: str, value: Any) -> None:
         # Only Content-* headers are ever parsed by policy.default here; others stay whole.
         if isinstance(value, str) and name.lower().startswith("content-"):
+            if value.count("(") > 32:  # nested comments make policy.default recurse per "("
+                value = value.replace("(", " ").replace(")", " ")
+                self.had_long_header = True
             cap = self.limits.max_header_chars
             if value.count(";") > self.limits.max_header_params:
                 cap = min(cap, _nth_index(value, ";", self.limits.max_header_params))
@@ -372,7 +378,7 @@ class _Walker:
             text = (type(defect).__doc__ or type(defect).__name__).strip().splitlines()[0].rstrip(".")
             self.notes.add(f"{where}: {text[:1].lower()}{text[1:]}.")
         if getattr(part, "had_long_header", False):
-            self.notes.add(f"{where}: an overlong Content-* header was cut.")
+            self.notes.add(f"{where}: an overlong or overly nested Content-* header was simplified.")
 
 
 def _raw_payload(part: Message) -> Any:
@@ -456,14 +462,14 @@ def _decoded_payload(part: Message, notes: _Notes, path: str = "", limit: int | 
     payload = _raw_payload(part)
     if isinstance(payload, list):
         data = _serialise_body(part, notes, path)
-    elif isinstance(payload, str):
-        data = _to_bytes(payload)
+    elif isinstance(payload, str):  # the parser's surrogate escapes turn back into the original bytes
+        data = payload.encode("utf-8", "surrogateescape")
     else:
         data = b""
     truncated = limit is not None and len(data) > limit
     if truncated:
         data = data[:limit]
-    cte = str(_safe(lambda: part.get("content-transfer-encoding")) or "").strip().lower()
+    cte = str(_safe(lambda: part.get("content-transfer-encoding")) or "").split(";")[0].strip().lower()
     if cte == "base64":
         decoded, damaged = lenient_b64decode(data)
         if damaged and not truncated:
@@ -475,13 +481,6 @@ def _decoded_payload(part: Message, notes: _Notes, path: str = "", limit: int | 
         decoded = _safe(lambda: part.get_payload(decode=True))
         return (decoded if isinstance(decoded, bytes) else data), truncated
     return data, truncated
-
-
-def _to_bytes(payload: str) -> bytes:
-    try:
-        return payload.encode("ascii", "surrogateescape")
-    except UnicodeEncodeError:  # only if someone built the tree from str; never from bytes
-        return payload.encode("utf-8", "surrogateescape")
 
 
 def _serialise_body(part: Message, notes: _Notes, path: str) -> bytes:
@@ -501,10 +500,6 @@ def _serialise_body(part: Message, notes: _Notes, path: str) -> bytes:
         return data[2:]
     end = data.find(b"\r\n\r\n")
     return data[end + 4 :] if end >= 0 else b""
-
-
-def _referenced_cids(html: str) -> list[str]:
-    return [unquote(match.group(1)).strip("<>") for match in _CID_REF_RE.finditer(html)]
 
 
 def _fallback_text(raw: bytes, limits: ParseLimits) -> str:

@@ -82,13 +82,8 @@ def store_new_messages(folder: Folder, fetched: list[FetchedMeta]) -> int:
     rows = [build_message(folder, meta) for meta in fetched if meta.uid not in existing]
     if not rows:
         return 0
+    assign_threads(folder.account.owner_id, rows)  # before the insert: no second write per row
     Message.objects.bulk_create(rows, batch_size=1000)
-    # bulk_create returns primary keys on PostgreSQL and SQLite >= 3.35; threads need them.
-    if any(row.pk is None for row in rows):
-        by_uid = dict(Message.objects.filter(folder=folder, uid__in=[r.uid for r in rows]).values_list("uid", "pk"))
-        for row in rows:
-            row.pk = by_uid[row.uid]
-    assign_threads(folder.account.owner_id, rows)
     return len(rows)
 
 

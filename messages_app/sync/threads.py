@@ -9,6 +9,7 @@ re-threads a whole mailbox: a batch costs a few queries whatever the mailbox siz
 
 from collections import defaultdict
 
+from django.db import connection
 from django.db.models import F
 
 from messages_app.models import Message, Thread, ThreadRef
@@ -79,27 +80,28 @@ def _threads_by_subject(owner_id: int, keys: set[str]) -> dict[str, int]:
 
 
 def assign_threads(owner_id: int, rows: list[Message]) -> None:
-    """Set `thread` on freshly inserted rows (which have primary keys) and persist it."""
+    """Set `thread_id` on rows about to be inserted, creating and merging threads as needed."""
     if not rows:
         return
-    rows = sorted(rows, key=lambda r: r.date)
-    links = {r.pk: conversation_candidates(r.message_id, r.in_reply_to, r.references.split()) for r in rows}
-    all_ids = {i for ids in links.values() for i in ids} | {r.message_id for r in rows if r.message_id}
+    order = sorted(range(len(rows)), key=lambda i: rows[i].date)
+    links = [conversation_candidates(r.message_id, r.in_reply_to, r.references.split()) for r in rows]
+    all_ids = {i for ids in links for i in ids} | {r.message_id for r in rows if r.message_id}
     refs = _existing_refs(owner_id, all_ids)
-    subjects = {r.pk: normalize_subject(r.subject) for r in rows}
-    wanted_keys = {subject_key(base) for pk, (base, prefixed) in subjects.items() if prefixed and not links[pk]}
+    subjects = [normalize_subject(r.subject) for r in rows]
+    wanted_keys = {subject_key(base) for i, (base, prefixed) in enumerate(subjects) if prefixed and not links[i]}
     by_subject = _threads_by_subject(owner_id, wanted_keys) if wanted_keys else {}
 
     groups = _Groups()
     ref_node: dict[str, int] = {mid: groups.add(tid) for mid, tid in refs.items()}
     row_node: dict[int, int] = {}
     new_subject_node: dict[str, int] = {}
-    for row in rows:
-        ids = ([row.message_id] if row.message_id else []) + links[row.pk]
+    for index in order:
+        row = rows[index]
+        ids = ([row.message_id] if row.message_id else []) + links[index]
         nodes = [ref_node[i] for i in ids if i in ref_node]
-        base, prefixed = subjects[row.pk]
+        base, prefixed = subjects[index]
         key = subject_key(base)
-        if not nodes and prefixed and not links[row.pk]:
+        if not nodes and prefixed and not links[index]:
             if key in new_subject_node:
                 nodes = [new_subject_node[key]]
             elif key in by_subject:
@@ -107,33 +109,44 @@ def assign_threads(owner_id: int, rows: list[Message]) -> None:
         node = nodes[0] if nodes else groups.new()
         for other in nodes[1:]:
             node = groups.union(node, other)
-        row_node[row.pk] = node
+        row_node[index] = node
         for i in ids:
             ref_node[i] = node
         new_subject_node.setdefault(key, node)
 
     # Resolve groups to thread ids: create new threads, merge existing ones that now link.
-    members: dict[int, list[Message]] = defaultdict(list)
-    for row in rows:
-        members[groups.find(row_node[row.pk])].append(row)
-    merged_away: dict[int, int] = {}
-    for node in list(groups.parent):
-        root = groups.find(node)
-        if node > 0 and node != root and root > 0:
-            merged_away[node] = root
+    members: dict[int, list[int]] = defaultdict(list)
+    for index in order:
+        members[groups.find(row_node[index])].append(index)
+    thread_of_root = _create_threads(owner_id, rows, subjects, members)
+    _merge_threads({node: groups.find(node) for node in groups.parent
+                    if node > 0 and groups.find(node) != node})
+    _count_into_existing(rows, {root: indexes for root, indexes in members.items() if root > 0})
+    for index, row in enumerate(rows):
+        row.thread_id = thread_of_root.get(groups.find(row_node[index]), groups.find(row_node[index]))
+
+    new_refs = [ThreadRef(owner_id=owner_id, message_id=mid[:998],
+                          thread_id=thread_of_root.get(groups.find(node), groups.find(node)))
+                for mid, node in ref_node.items() if mid not in refs]
+    ThreadRef.objects.bulk_create(new_refs, ignore_conflicts=True, batch_size=1000)
+
+
+def _create_threads(owner_id: int, rows: list[Message], subjects, members: dict[int, list[int]]) -> dict[int, int]:
     new_roots = [root for root in members if root < 0]
     created = Thread.objects.bulk_create([
-        Thread(owner_id=owner_id, subject=normalize_subject(members[root][0].subject)[0][:1000],
-               subject_key=subject_key(normalize_subject(members[root][0].subject)[0]),
-               last_date=members[root][-1].date, message_count=len(members[root]))
+        Thread(owner_id=owner_id, subject=subjects[members[root][0]][0][:1000],
+               subject_key=subject_key(subjects[members[root][0]][0]),
+               last_date=rows[members[root][-1]].date, message_count=len(members[root]))
         for root in new_roots
-    ])
-    if any(t.pk is None for t in created):  # databases without RETURNING: fall back to one by one
-        for thread in created:
-            if thread.pk is None:
-                thread.save()
-    thread_of_root = {root: thread.pk for root, thread in zip(new_roots, created, strict=True)}
+    ], batch_size=1000)
+    for thread in created:
+        if thread.pk is None:  # a database without RETURNING
+            thread.save()
+    return {root: thread.pk for root, thread in zip(new_roots, created, strict=True)}
 
+
+def _merge_threads(merged_away: dict[int, int]) -> None:
+    """A message linked two existing conversations: fold the younger into the older."""
     for old, new in merged_away.items():
         Message.objects.filter(thread_id=old).update(thread_id=new)
         ThreadRef.objects.filter(thread_id=old).update(thread_id=new)
@@ -141,21 +154,20 @@ def assign_threads(owner_id: int, rows: list[Message]) -> None:
         Thread.objects.filter(pk=new).update(message_count=F("message_count") + count)
         Thread.objects.filter(pk=old).delete()
 
-    for root, group_rows in members.items():
-        if root > 0:
-            thread_of_root[root] = root
-            last = max(r.date for r in group_rows)
-            Thread.objects.filter(pk=root).update(message_count=F("message_count") + len(group_rows))
-            Thread.objects.filter(pk=root, last_date__lt=last).update(last_date=last)
-    for row in rows:
-        row.thread_id = thread_of_root[groups.find(row_node[row.pk])]
-    Message.objects.bulk_update(rows, ["thread"], batch_size=1000)
 
-    new_refs = [ThreadRef(owner_id=owner_id, message_id=mid[:998], thread_id=thread_of_root[groups.find(node)])
-                for mid, node in ref_node.items() if mid not in refs]
-    ThreadRef.objects.bulk_create(new_refs, ignore_conflicts=True, batch_size=1000)
-    # Refs that pointed at a thread now merged into another were moved above; refs of existing
-    # ids keep their thread, which is the root of their group after merging.
+def _count_into_existing(rows: list[Message], joined: dict[int, list[int]]) -> None:
+    """One statement, executed for many parameter rows (pipelined by psycopg)."""
+    if not joined:
+        return
+    table = connection.ops.quote_name(Thread._meta.db_table)
+    sql = (f"UPDATE {table} SET message_count = message_count + %s, "
+           f"last_date = CASE WHEN last_date IS NULL OR last_date < %s THEN %s ELSE last_date END WHERE id = %s")
+    params = []
+    for root, indexes in joined.items():
+        last = max(rows[i].date for i in indexes)
+        params.append((len(indexes), last, last, root))
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def thread_message_removed(thread_ids: set[int]) -> None:

@@ -93,16 +93,16 @@ def _changed(request, ids: list[int], scope_key: str, reading_id: str, queued: i
     if scope is not None and not threaded:
         rows = list(scope_messages(user, scope).filter(pk__in=ids).select_related("folder", "account"))
         gone = sorted(set(ids) - {m.pk for m in rows})
-    opened = None
-    if reading_id.isdigit() and int(reading_id) in ids:
-        opened = Message.objects.filter(pk=int(reading_id), account__owner=user).select_related("folder").first()
+    is_open = reading_id.isdigit() and int(reading_id) in ids
+    opened = Message.objects.filter(pk=int(reading_id), account__owner=user).first() if is_open else None
+    notice = ngettext(
+        "The server is unreachable: the change to %(count)s message will be made when it is back.",
+        "The server is unreachable: the change to %(count)s messages will be made when it is back.",
+        queued) % {"count": queued} if queued else ""
     response = render(request, "messages_app/_changed.html", {
-        "rows": rows, "gone": gone, "scope": scope, "preferences": preferences, "opened": opened, "reading_cleared": moved,
-        "reading_id": reading_id if reading_id.isdigit() and int(reading_id) in ids else "",
-        "queued_notice": ngettext(
-            "The server is unreachable: the change to %(count)s message will be made when it is back.",
-            "The server is unreachable: the change to %(count)s messages will be made when it is back.",
-            queued) % {"count": queued} if queued else "",
+        "rows": rows, "gone": gone, "scope": scope, "preferences": preferences,
+        "reading_id": reading_id if is_open else "", "opened": opened, "reading_cleared": moved,
+        "queued_notice": notice,
     })
     events = {"countsStale": True}
     if threaded:

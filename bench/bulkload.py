@@ -1,0 +1,188 @@
+"""COPY rows into the product's own tables: the insert floor, and the database-only sets
+(the unified-inbox accounts and the 1M folder) that need rows but no IMAP.
+
+The column list comes from the Message model at run time, so a new field in the product does not
+break the load; generated columns (the search tsvector of migration 0003) and indexes are the
+product's and are paid for, as the sync pays for them.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bench.mailgen import OWNER_ADDR, Meta, MailboxGenerator
+
+# Values for fields the generator does not model; anything else missing gets the field default.
+_DEFAULTS = {"keywords": "[]", "cc": "[]", "list_id": "", "auto_submitted": "", "precedence": "",
+             "is_draft": False, "local_change_at": None, "modseq": None, "internal_date": None}
+
+
+def message_columns() -> list[str]:
+    from messages_app.models import Message
+
+    return [f.column for f in Message._meta.concrete_fields if not f.primary_key]
+
+
+def _field_defaults() -> dict[str, object]:
+    from django.db.models import NOT_PROVIDED
+
+    from messages_app.models import Message
+
+    defaults = {}
+    for f in Message._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        if f.column in _DEFAULTS:
+            defaults[f.column] = _DEFAULTS[f.column]
+        elif f.default is not NOT_PROVIDED:
+            value = f.default() if callable(f.default) else f.default
+            defaults[f.column] = json.dumps(value) if isinstance(value, list | dict) else value
+        else:
+            defaults[f.column] = None if f.null else ""
+    return defaults
+
+
+def normalize_subject(subject: str) -> str:
+    lowered = subject
+    while True:
+        for prefix in ("Re: ", "R: ", "RE: ", "AW: "):
+            if lowered.startswith(prefix):
+                lowered = lowered[len(prefix):]
+                break
+        else:
+            return lowered
+
+
+@dataclass
+class RowFactory:
+    """Builds COPY rows (tuples in `columns` order) from generator metadata."""
+
+    columns: list[str]
+    account_id: int
+    folder_id: int
+    thread_id_base: int | None = None
+
+    def __post_init__(self) -> None:
+        self._defaults = _field_defaults()
+
+    def row(self, meta: Meta, uid: int) -> tuple:
+        values = dict(self._defaults)
+        values.update({
+            "folder_id": self.folder_id, "account_id": self.account_id, "uid": uid,
+            "dedup_key": f"h:{self.folder_id}:{uid}",
+            "message_id": meta.message_id, "in_reply_to": meta.in_reply_to,
+            "references": " ".join(meta.references), "subject": meta.subject,
+            "from_name": meta.from_name, "from_addr": meta.from_addr,
+            "to": json.dumps([list(pair) for pair in meta.to]),
+            "date": meta.date, "internal_date": meta.date, "size": meta.size, "preview": meta.preview,
+            "has_attachments": meta.has_attachments, "is_seen": meta.seen, "is_flagged": meta.flagged,
+            "is_answered": meta.answered,
+            "thread_id": None if self.thread_id_base is None else self.thread_id_base + meta.conversation,
+        })
+        return tuple(values.get(column) for column in self.columns)
+
+
+def copy_rows(raw_cursor, table: str, columns: list[str], rows: Iterable[tuple]) -> int:
+    """COPY rows through a psycopg 3 cursor; returns how many."""
+    count = 0
+    column_list = ", ".join(f'"{c}"' for c in columns)
+    with raw_cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:  # noqa: S608
+        for count, row in enumerate(rows, start=1):
+            copy.write_row(row)
+    return count
+
+
+def reserve_ids(raw_cursor, table: str, count: int) -> int:
+    """Take `count` ids from the table's sequence in one go; returns the first."""
+    raw_cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+    sequence = raw_cursor.fetchone()[0]
+    raw_cursor.execute("SELECT nextval(%s)", [sequence])
+    first = raw_cursor.fetchone()[0]
+    raw_cursor.execute("SELECT setval(%s, %s)", [sequence, first + count])
+    return first
+
+
+@dataclass(frozen=True)
+class LoadJob:
+    """One generator's messages into one folder (database only), with its conversations as threads."""
+
+    generator_name: str
+    count: int
+    account_id: int
+    folder_id: int
+    owner_id: int
+    uid_start: int = 1
+    sent: bool = False
+
+
+def _thread_rows(stats: dict[int, list], base: int) -> Iterator[tuple]:
+    for root, (count, last, subject) in stats.items():
+        yield (base + root, subject[:1000], "", last, count)
+
+
+def load_job(job: LoadJob) -> dict:
+    """Runs in its own process (own connection): COPY messages, then their Thread rows, commit."""
+    import django
+
+    django.setup()
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
+    columns = message_columns()
+    with transaction.atomic():
+        raw = connection.cursor().cursor
+        thread_base = reserve_ids(raw, "messages_app_thread", job.count)
+        factory = RowFactory(columns, job.account_id, job.folder_id, thread_id_base=thread_base)
+        stats: dict[int, list] = {}
+
+        def rows() -> Iterator[tuple]:
+            for uid, item in enumerate(MailboxGenerator(job.generator_name, job.count, sent=job.sent)
+                                       .messages(render=False), start=job.uid_start):
+                meta = item.meta
+                entry = stats.get(meta.conversation)
+                if entry is None:
+                    stats[meta.conversation] = [1, meta.date, normalize_subject(meta.subject)]
+                else:
+                    entry[0] += 1
+                    if meta.date > entry[1]:
+                        entry[1] = meta.date
+                yield factory.row(meta, uid)
+
+        copied = copy_rows(raw, "messages_app_message", columns, rows())
+        # Threads after messages: the foreign key is checked at commit (Django makes it deferrable).
+        with raw.copy("COPY messages_app_thread (id, subject, subject_key, last_date, message_count, owner_id) "
+                      "FROM STDIN") as copy:
+            for row in _thread_rows(stats, thread_base):
+                copy.write_row((*row, job.owner_id))
+    connection.close()
+    return {"messages": copied, "threads": len(stats), "seconds": round(time.perf_counter() - started, 2)}
+
+
+def load_parallel(jobs: list[LoadJob], processes: int = 2) -> list[dict]:
+    """Run load jobs two at a time (this machine has two cores) in fresh processes."""
+    from django.db import connections
+
+    connections.close_all()  # never share a connection with forked children
+    with multiprocessing.get_context("fork").Pool(processes, maxtasksperchild=1) as pool:
+        results = pool.map(load_job, jobs, chunksize=1)
+    return results
+
+
+def analyze() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE messages_app_message")
+        cursor.execute("ANALYZE messages_app_thread")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+__all__ = ["OWNER_ADDR", "LoadJob", "RowFactory", "analyze", "copy_rows", "load_parallel", "message_columns"]
