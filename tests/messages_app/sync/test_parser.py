@@ -375,6 +375,10 @@ def test_it_strips_hostile_html_in_linear_time(hostile: str):
     assert time.monotonic() - started < 1.0
 
 
+def test_it_keeps_tags_aligned_when_lowercasing_would_change_the_length():
+    assert html_to_text("İİİİ<STYLE>hidden</STYLE><P>Hello</P>").split() == ["İİİİ", "Hello"]
+
+
 def test_it_builds_a_short_single_line_preview():
     assert make_preview("  Hello\n\n  world \u200b " + "x" * 500, "") == "Hello world " + "x" * 188
     assert make_preview("", "<p>Hi&nbsp;<b>there</b></p><script>x()</script>") == "Hi there"

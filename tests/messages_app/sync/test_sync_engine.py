@@ -233,3 +233,32 @@ def test_a_large_folder_is_usable_newest_first_before_the_history_is_in(owner, m
     assert result.folders["INBOX"].new == 180
     assert Folder.objects.get(pk=inbox.pk).backfill_below_uid == 0
     assert_in_step(mail_user.dovecot, account, mail_user.login)
+
+
+def test_the_same_message_in_two_folders_is_counted_once_among_flagged(seeded, owner):
+    account, user = seeded
+    raw = make_message("Contratto firmato", message_id="<same@x>")
+    user.dovecot.append(user.login, "INBOX", raw, flags=["\\Flagged"])
+    user.dovecot.create_folder(user.login, "Archivio")
+    user.dovecot.append(user.login, "Archivio", raw, flags=["\\Flagged"])
+    sync_account(account.pk)
+    copies = Message.objects.filter(message_id="<same@x>")
+    assert copies.count() == 2 and len({m.dedup_key for m in copies}) == 1
+    from messages_app.selectors import unique_flagged
+
+    assert unique_flagged(owner).filter(message_id="<same@x>").count() == 1
+
+
+def test_huge_and_absurdly_nested_messages_do_not_stop_the_folder(seeded):
+    account, user = seeded
+    sync_account(account.pk)
+    big = make_message("Allegato enorme", attachment=b"%PDF-" + b"x" * (50 * 1024 * 1024))
+    nested = b"Subject: nested\r\nMIME-Version: 1.0\r\n"
+    for depth in range(1000):
+        nested += f'Content-Type: multipart/mixed; boundary="b{depth}"\r\n\r\n--b{depth}\r\n'.encode()
+    nested += b"Content-Type: text/plain\r\n\r\ndeep\r\n"
+    user.dovecot.write_maildir(user.login, "INBOX", [(big, ""), (nested, ""), (b"\x00\xff garbage", "")])
+    result = sync_account(account.pk)
+    assert result.folders["INBOX"].new == 3
+    assert Message.objects.get(subject="Allegato enorme").size > 50 * 1024 * 1024
+    assert_in_step(user.dovecot, account, user.login)

@@ -19,7 +19,7 @@ def server_flags(mail_user, folder: str) -> dict[int, set[str]]:
     try:
         client.select_folder(folder, readonly=True)
         data = client.fetch("1:*", ["FLAGS"])
-        return {uid: {f.decode() for f in item[b"FLAGS"]} for uid, item in data.items()}
+        return {uid: {f.decode() for f in item[b"FLAGS"] if f != b"\\Recent"} for uid, item in data.items()}
     finally:
         client.logout()
 
