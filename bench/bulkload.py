@@ -173,16 +173,62 @@ def load_parallel(jobs: list[LoadJob], processes: int = 2) -> list[dict]:
     return results
 
 
-def analyze() -> None:
+def secondary_indexes(table: str) -> list[tuple[str, str]]:
+    """(name, definition) of the table's indexes that back no constraint."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE messages_app_message")
-        cursor.execute("ANALYZE messages_app_thread")
+        cursor.execute("""
+            SELECT i.indexname, i.indexdef FROM pg_indexes i
+            WHERE i.tablename = %s AND NOT EXISTS (
+                SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
+        """, [table])
+        return cursor.fetchall()
+
+
+def load_with_index_rebuild(jobs: list[LoadJob], processes: int = 2) -> dict:
+    """The standard bulk-load recipe for the database-only sets (set-up, not a measured figure):
+    drop the message table's secondary indexes, COPY in parallel, rebuild them, VACUUM ANALYZE.
+    Rebuilding a GIN index in one go is several times cheaper than maintaining it row by row."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    indexes = secondary_indexes("messages_app_message")
+    with connection.cursor() as cursor:
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+    loaded = time.perf_counter()
+    try:
+        results = load_parallel(jobs, processes)
+    finally:
+        rebuild_started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = '512MB'")
+            for _name, definition in indexes:
+                cursor.execute(definition)
+            cursor.execute("RESET maintenance_work_mem")
+    vacuum_started = time.perf_counter()
+    vacuum_analyze()
+    return {"jobs": results, "drop_s": round(loaded - started, 2), "copy_s": round(rebuild_started - loaded, 2),
+            "index_rebuild_s": round(vacuum_started - rebuild_started, 2),
+            "vacuum_analyze_s": round(time.perf_counter() - vacuum_started, 2),
+            "total_s": round(time.perf_counter() - started, 2)}
+
+
+def vacuum_analyze() -> None:
+    """After a bulk load, as autovacuum would do soon after: statistics and the visibility map,
+    so the page timings do not catch autovacuum half-way."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in ("messages_app_message", "messages_app_thread", "messages_app_threadref",
+                      "messages_app_folder", "messages_app_messagebody"):
+            cursor.execute(f"VACUUM (ANALYZE) {table}")
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-__all__ = ["OWNER_ADDR", "LoadJob", "RowFactory", "analyze", "copy_rows", "load_parallel", "message_columns"]
+__all__ = ["OWNER_ADDR", "LoadJob", "RowFactory", "copy_rows", "load_parallel", "load_with_index_rebuild",
+           "message_columns", "vacuum_analyze"]

@@ -107,7 +107,7 @@ def parse_header_block_with_notes(raw_headers: bytes) -> tuple[HeaderSummary, li
     """Like `parse_header_block`, plus human-readable notes saying which headers were defective."""
     notes: list[str] = []
     try:
-        summary = _summarise(_header_items(_as_bytes(raw_headers), notes), notes)
+        summary = _summarise(_header_items(as_bytes(raw_headers), notes), notes)
     except Exception as exc:  # a bug or a stdlib surprise must not stop a sync
         notes.append(f"The headers could not be read ({type(exc).__name__}).")
         summary = HeaderSummary(has_defects=True)
@@ -142,7 +142,8 @@ def extract_msg_ids(value: str) -> list[str]:
 # --- header block -> summary -------------------------------------------------------------------
 
 
-def _as_bytes(raw: object) -> bytes:
+def as_bytes(raw: object) -> bytes:
+    """Bytes from bytes-likes (and str, UTF-8 with surrogates back to bytes); anything else is empty."""
     if isinstance(raw, bytes):
         return raw
     if isinstance(raw, bytearray | memoryview):

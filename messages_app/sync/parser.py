@@ -17,17 +17,17 @@ import html as html_module
 import re
 import time
 from dataclasses import dataclass, field
-from email import policy
 from email.feedparser import BytesFeedParser
 from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
+from email.policy import compat32, default
 from io import BytesIO
 from typing import Any
 from urllib.parse import unquote
 
 from .headers import (
     HeaderSummary,
-    _as_bytes,
+    as_bytes,
     decode_bytes,
     decode_words,
     lenient_b64decode,
@@ -50,7 +50,7 @@ _INVISIBLE_RE = re.compile(r"[\u00ad\u034f\u200b-\u200d\u2060-\u2064\ufeff]")
 _BODY_TYPES = ("text/plain", "text/html")
 _ENCAPSULATED = ("message/rfc822", "message/global")
 # compat32 writes stored header values back as they came; max_line_length=0 stops it refolding them.
-_SERIALISE_POLICY = policy.compat32.clone(linesep="\r\n", max_line_length=0)
+_SERIALISE_POLICY = compat32.clone(linesep="\r\n", max_line_length=0)
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class PartNotFoundError(LookupError):
 
 def parse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> ParsedMessage:
     """Parse a whole message; never raises, and returns what it could with notes on the rest."""
-    raw = _as_bytes(raw)
+    raw = as_bytes(raw)
     headers, header_notes = parse_header_block_with_notes(raw)
     notes = _Notes(header_notes)
     walker = _Walker(limits, notes, time.monotonic() + limits.time_budget)
@@ -138,7 +138,7 @@ def get_part_payload(raw: bytes, part_path: str, *, limits: ParseLimits = DEFAUL
     if not isinstance(part_path, str) or not _PART_PATH_RE.fullmatch(part_path):
         raise PartNotFoundError(part_path)
     notes = _Notes([])
-    root = _bounded_parse(_as_bytes(raw), limits, notes, time.monotonic() + limits.time_budget)
+    root = _bounded_parse(as_bytes(raw), limits, notes, time.monotonic() + limits.time_budget)
     if root is None:
         raise PartNotFoundError(part_path)
     part: Message | None = None
@@ -160,13 +160,13 @@ def make_preview(text: str, html: str, limit: int = PREVIEW_CHARS) -> str:
 
 
 def html_to_text(html: str, max_chars: int = 100_000, max_scan: int = 2 * 1024 * 1024) -> str:
-    """Visible text of HTML, roughly: tags and comments removed, script/style/head dropped.
+    """Visible text of HTML, roughly: tags and comments removed, script/style/title dropped.
 
     A single linear scan by design: html.parser and backtracking regexes can go quadratic on
     unclosed comments and runs of "<", which is exactly what hostile mail contains.
     """
     source = html[:max_scan]
-    lower = source.lower()
+    lower = source.translate(_ASCII_LOWER)  # str.lower() can change the length ("İ"), shifting indexes
     pieces: list[str] = []
     collected = 0
     pos = 0
@@ -199,6 +199,7 @@ def html_to_text(html: str, max_chars: int = 100_000, max_scan: int = 2 * 1024 *
     return html_module.unescape("".join(pieces))
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _TAG_RE = re.compile(r"<(/?)([a-z][a-z0-9]*|!|\?)")
 # Not "head": without its (optional) end tag, hiding it would hide the whole message.
 _HIDDEN_ELEMENTS = frozenset({"script", "style", "title", "template"})
@@ -263,7 +264,7 @@ def _bounded_parse(raw: bytes, limits: ParseLimits, notes: _Notes, deadline: flo
     created: list[_CappedMessage] = []
     parser: BytesFeedParser | None = None
 
-    def factory(policy: Any = policy.default) -> _CappedMessage:
+    def factory(policy: Any = default) -> _CappedMessage:
         message = _CappedMessage(policy=policy)
         message.limits = limits
         if parser is None:
@@ -277,7 +278,7 @@ def _bounded_parse(raw: bytes, limits: ParseLimits, notes: _Notes, deadline: flo
         created.append(message)
         return message
 
-    parser = BytesFeedParser(_factory=factory, policy=policy.default)
+    parser = BytesFeedParser(_factory=factory, policy=default)
     try:
         for start in range(0, len(raw), _FEED_CHUNK):
             if time.monotonic() > deadline:

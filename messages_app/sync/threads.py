@@ -160,7 +160,7 @@ def _count_into_existing(rows: list[Message], joined: dict[int, list[int]]) -> N
     if not joined:
         return
     table = connection.ops.quote_name(Thread._meta.db_table)
-    sql = (f"UPDATE {table} SET message_count = message_count + %s, "
+    sql = (f"UPDATE {table} SET message_count = message_count + %s, "  # noqa: S608 - table name from the model
            f"last_date = CASE WHEN last_date IS NULL OR last_date < %s THEN %s ELSE last_date END WHERE id = %s")
     params = []
     for root, indexes in joined.items():

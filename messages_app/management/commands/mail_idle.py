@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand
 from messages_app.models import MailAccount
 from messages_app.sync.idle import run_listeners
 
+RESCAN_SECONDS = 30
+
 
 class Command(BaseCommand):
     help = "Push new mail into the database within seconds, using IMAP IDLE on each Inbox."
@@ -19,14 +21,18 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        accounts = MailAccount.objects.filter(auth_failed=False)
-        if account:
-            accounts = accounts.filter(pk__in=account)
-        ids = list(accounts.values_list("pk", flat=True))
-        self.stdout.write(f"listening on {len(ids)} accounts", ending="\n")
-        self.stdout.flush()
-        threads = run_listeners(ids, stop)
-        while not stop.wait(1.0):
-            pass
-        for thread in threads:
+        listening: dict[int, threading.Thread] = {}
+        while not stop.is_set():
+            # Accounts added (or passwords fixed) since the last look get a listener too.
+            accounts = MailAccount.objects.filter(auth_failed=False)
+            if account:
+                accounts = accounts.filter(pk__in=account)
+            fresh = [pk for pk in accounts.values_list("pk", flat=True)
+                     if pk not in listening or not listening[pk].is_alive()]
+            if fresh:
+                listening.update(zip(fresh, run_listeners(fresh, stop), strict=True))
+                self.stdout.write(f"listening on {len(listening)} accounts")
+                self.stdout.flush()
+            stop.wait(RESCAN_SECONDS)
+        for thread in listening.values():
             thread.join(timeout=5)

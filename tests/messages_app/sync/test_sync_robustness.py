@@ -165,3 +165,27 @@ def test_two_workers_on_redis_and_postgresql_sync_twenty_accounts_exactly(owner,
                 worker.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(worker.pid, signal.SIGKILL)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_mail_idle_command_delivers_new_mail_and_stops_on_sigterm(owner, mail_user):
+    account = account_on(owner, mail_user)
+    process = subprocess.Popen([sys.executable, "manage.py", "mail_idle"], cwd=ROOT, env=worker_env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        assert "listening on 1 accounts" in process.stdout.readline()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not Folder.objects.filter(account=account, role="inbox").exists():
+            time.sleep(0.1)  # the listener's catch-up pass creates the folders
+        time.sleep(0.5)
+        mail_user.dovecot.append(mail_user.login, "INBOX", make_message("Push", message_id="<push@test>"))
+        sent = time.monotonic()
+        while time.monotonic() - sent < 5 and not Message.objects.filter(message_id="<push@test>").exists():
+            time.sleep(0.05)
+        assert Message.objects.filter(message_id="<push@test>").exists(), "not delivered within 5 s"
+        os.killpg(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
