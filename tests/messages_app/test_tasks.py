@@ -1,0 +1,25 @@
+"""The Celery tasks are thin: run here through Celery's local apply (no broker needed)."""
+
+from messages_app.models import Message
+from messages_app.sync.lock import account_lock
+from messages_app.tasks import sync_account_task
+from tests.conftest import account_on
+from tests.messages_app.sync.mailgen import make_message
+
+
+def test_the_sync_task_syncs_the_account_it_is_given(owner, mail_user):
+    mail_user.dovecot.append(mail_user.login, "INBOX", make_message("Da Celery"))
+    account = account_on(owner, mail_user)
+    assert sync_account_task.apply(args=[account.pk]).get() == 1
+    assert Message.objects.filter(account=account, subject="Da Celery").exists()
+
+
+def test_a_second_sync_of_a_busy_account_steps_aside(owner, mail_user):
+    account = account_on(owner, mail_user)
+    with account_lock(account.pk):
+        assert sync_account_task.apply(args=[account.pk]).get() == 0
+    assert not Message.objects.filter(account=account).exists()
+
+
+def test_a_deleted_account_is_not_an_error(db):
+    assert sync_account_task.apply(args=[987654]).get() == 0
