@@ -30,6 +30,7 @@ SYNC_HEADER_FIELDS = (
     "From To Cc Reply-To Subject Date Message-ID In-Reply-To References List-Id "
     "Auto-Submitted Precedence X-Auto-Response-Suppress Content-Type"
 )
+NO_IMAP4REV1 = "the server does not offer IMAP4rev1"
 _HEADER_ITEM = f"BODY.PEEK[HEADER.FIELDS ({SYNC_HEADER_FIELDS})]"
 _HEADER_KEY = f"BODY[HEADER.FIELDS ({SYNC_HEADER_FIELDS.upper()})]".encode()
 
@@ -357,8 +358,9 @@ def connect(config: ImapConfig) -> ImapConnection:
     with network_errors(endpoint.host, endpoint.port):
         try:
             client = _PinnedClient(endpoint, config.security == Security.SSL, context, config.timeout)
-        except imaplib.IMAP4.error as exc:  # garbage greeting: not an IMAP server
-            raise ProtocolError(str(exc), host=endpoint.host, port=endpoint.port) from None
+        except imaplib.IMAP4.error as exc:  # garbage greeting, or an IMAP older than IMAP4rev1
+            detail = NO_IMAP4REV1 if "IMAP4 compliant" in str(exc) else str(exc)
+            raise ProtocolError(detail, host=endpoint.host, port=endpoint.port) from None
     try:
         with network_errors(endpoint.host, endpoint.port, connected=True):
             if config.security == Security.STARTTLS:
@@ -368,7 +370,7 @@ def connect(config: ImapConfig) -> ImapConnection:
                     raise ProtocolError(f"STARTTLS refused: {exc}", host=endpoint.host, port=endpoint.port) from None
             capabilities = {c.decode().upper() for c in client.capabilities()}
             if "IMAP4REV1" not in capabilities and "IMAP4REV2" not in capabilities:
-                raise ProtocolError("no IMAP4rev1 capability", host=endpoint.host, port=endpoint.port)
+                raise ProtocolError(NO_IMAP4REV1, host=endpoint.host, port=endpoint.port)
             try:
                 if config.oauth_access_token:
                     client.oauth2_login(config.username, config.oauth_access_token)

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from messages_app.enums import Preset
@@ -89,12 +90,14 @@ def _edit(request, account: MailAccount):
     })
 
 
+@sensitive_post_parameters("password", "smtp_password")
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_create(request):
     return _edit(request, MailAccount(owner=request.user))
 
 
+@sensitive_post_parameters("password", "smtp_password")
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_edit(request, pk: int):

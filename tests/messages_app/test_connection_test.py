@@ -111,3 +111,30 @@ def test_connection_tests_are_rate_limited_per_user(settings, owner, colleague, 
     with pytest.raises(RateLimited):
         connection_test_run(account=unsaved(owner, mail_user, imap_port=closed, smtp_port=closed))
     connection_test_run(account=unsaved(colleague, mail_user, imap_port=closed, smtp_port=closed))
+
+
+def test_it_says_when_the_server_does_not_speak_imap4rev1(owner, mail_user):
+    """A tiny stand-in speaking just enough IMAP: an old IMAP2bis-only server."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"* OK [CAPABILITY IMAP2BIS] old server ready\r\n")
+            data = conn.recv(1024)
+            tag = data.split(b" ", 1)[0]
+            conn.sendall(b"* CAPABILITY IMAP2BIS\r\n" + tag + b" OK done\r\n")
+            conn.recv(1024)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with translation.override("en"):
+        report = connection_test_run(account=unsaved(owner, mail_user, imap_port=port))
+    listener.close()
+    assert not report.imap_ok
+    assert "does not speak the expected protocol" in report.imap_message
+    assert "IMAP4rev1" in report.imap_message
