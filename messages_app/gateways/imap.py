@@ -164,10 +164,26 @@ class ImapConnection:
             self._client.noop()
 
     # -- folders --------------------------------------------------------------------------
+    def release_selection(self) -> None:
+        """Leave the selected folder. STATUS of the selected folder reports the session's own
+        view, which lags behind changes other clients made (Dovecot does this on a kept
+        connection): a pass that trusted it would skip real changes. UNSELECT never expunges;
+        CLOSE could, so without UNSELECT a NOOP brings the view up to date instead."""
+        if self.selected is None:
+            return
+        with self._errors():
+            if self.has("UNSELECT"):
+                self._client.unselect_folder()
+            else:
+                self._client.noop()
+        self.selected = None
+
     def list_folders(self, *, with_status: bool = False) -> list[FolderInfo]:
         """LIST with SPECIAL-USE flags, and STATUS of every folder in the same round trip when
         the server offers LIST-STATUS (one round trip for the whole account)."""
         want_status = with_status and self.has("LIST-STATUS")
+        if want_status:
+            self.release_selection()
         returns = []
         if self.has("SPECIAL-USE"):
             returns.append("SPECIAL-USE")
@@ -198,6 +214,8 @@ class ImapConnection:
         return folders
 
     def folder_status(self, name: str) -> dict:
+        if name == self.selected:
+            self.release_selection()
         items = ["MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN"]
         if self.has("CONDSTORE"):
             items.append("HIGHESTMODSEQ")

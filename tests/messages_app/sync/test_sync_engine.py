@@ -262,3 +262,17 @@ def test_huge_and_absurdly_nested_messages_do_not_stop_the_folder(seeded):
     assert result.folders["INBOX"].new == 3
     assert Message.objects.get(subject="Allegato enorme").size > 50 * 1024 * 1024
     assert_in_step(user.dovecot, account, user.login)
+
+
+def test_a_kept_connection_still_sees_changes_other_clients_make(seeded):
+    """STATUS of the folder a session has selected reports that session's stale view."""
+    account, user = seeded
+    with open_connection(account) as conn:
+        sync_account(account.pk, connection=conn)
+        for round_number in range(2):
+            user.dovecot.set_flags(user.login, "INBOX", 1, ["\\Flagged"] if round_number == 0 else [])
+            user.dovecot.append(user.login, "INBOX", make_message(f"Giro {round_number}"))
+            user.dovecot.expunge(user.login, "INBOX", 2 + round_number)
+            result = sync_account(account.pk, connection=conn)
+            assert not result.folders["INBOX"].skipped
+            assert_in_step(user.dovecot, account, user.login)
