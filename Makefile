@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint messages bench bench-quick clean
+.PHONY: run test lint messages bench bench-quick clean demo
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,5 +28,27 @@ messages: $(STAMP)
 	$(PY) manage.py makemessages -d djangojs -l it -l en --ignore=.venv --ignore=var --ignore=static/vendor
 	$(PY) manage.py compilemessages --ignore=.venv
 
+# A private Dovecot with a few hundred messages in two accounts, user `demo`, served on :8000.
+demo: $(STAMP)
+	./scripts/ensure-system-packages
+	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
+	$(PY) scripts/demo.py
+
 clean:
 	rm -rf var .pytest_cache
+
+# Benchmark (bench/README.md): a private Dovecot, a fresh PostgreSQL database `postino_bench`
+# (PostgreSQL must answer on 127.0.0.1:5432, or set BENCH_PG_ADMIN_URL), mbsync from Debian's isync.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	./scripts/ensure-system-packages
+	$(PY) -m bench
+
+bench-quick: $(BENCH_STAMP)
+	./scripts/ensure-system-packages
+	$(PY) -m bench --quick

@@ -13,12 +13,13 @@ and the database can do at best with exactly the product's work.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import time
 from dataclasses import dataclass
 
-from imapclient import IMAPClient
+from imapclient import IMAPClient, imap_utf7
 
 
 @dataclass
@@ -26,6 +27,7 @@ class FloorResult:
     messages: int
     seconds: float
     bytes: int = 0
+    stages: dict | None = None
 
     @property
     def per_s(self) -> float:
@@ -35,6 +37,8 @@ class FloorResult:
         out = {"messages": self.messages, "s": round(self.seconds, 3), "msgs_per_s": round(self.per_s)}
         if self.bytes:
             out["mb"] = round(self.bytes / 1e6, 1)
+        if self.stages:
+            out["stages"] = self.stages
         return out
 
 
@@ -112,10 +116,8 @@ class RawImap:
                 return line, fetches
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the server hangs up after BYE; nothing to save
             self.command("LOGOUT")
-        except Exception:  # noqa: S110 - the server hangs up after BYE; nothing to save
-            pass
         self.sock.close()
 
 
@@ -126,7 +128,7 @@ def raw_fetch(host: str, port: int, login: str, password: str, folder: str, item
         imap.command(f'LOGIN "{login}" "{password}"')
         if qresync:
             imap.command("ENABLE QRESYNC")
-        imap.command(f'EXAMINE "{folder}"')
+        imap.command(f'EXAMINE "{imap_utf7.encode(folder).decode("ascii")}"')
         before = imap.received
         started = time.perf_counter()
         _tagged, fetches = imap.command(f"UID FETCH 1:* {items}")
@@ -174,10 +176,8 @@ def imapclient_fetch(host: str, port: int, login: str, password: str, folder: st
             count += len(client.fetch(f"{low}:{high}", wanted))
         return FloorResult(count, time.perf_counter() - started)
     finally:
-        try:
+        with contextlib.suppress(Exception):
             client.logout()
-        except Exception:  # noqa: S110
-            pass
 
 
 class _Rollback(Exception):
@@ -235,3 +235,49 @@ def insert_floors(metas: list, orm_sample: int) -> dict:
     except _Rollback:
         pass
     return results
+
+
+def idle_floor(host: str, port: int, login: str, password: str, samples: int) -> list[float]:
+    """Seconds from an APPEND (another connection) to the `* n EXISTS` pushed to an idling
+    client: what the server itself takes to notify (Dovecot 2.3 waits about half a second)."""
+    from bench.mailgen import MailboxGenerator
+
+    watcher = IMAPClient(host, port, ssl=False, timeout=60)
+    writer = IMAPClient(host, port, ssl=False, timeout=60)
+    latencies = []
+    try:
+        watcher.login(login, password)
+        writer.login(login, password)
+        watcher.select_folder("INBOX", readonly=True)
+        watcher.idle()
+        for item in MailboxGenerator(f"idle-floor-{login}", samples):
+            started = time.perf_counter()
+            writer.append("INBOX", item.raw)
+            while True:
+                responses = watcher.idle_check(timeout=10)
+                if not responses:
+                    raise TimeoutError("no EXISTS within 10 s")
+                if any(len(r) > 1 and r[1] == b"EXISTS" for r in responses):
+                    break
+            latencies.append(time.perf_counter() - started)
+        watcher.idle_done()
+    finally:
+        for client in (watcher, writer):
+            with contextlib.suppress(Exception):
+                client.logout()
+    return latencies
+
+
+def open_floor(host: str, port: int, login: str, password: str, uids: list[int]) -> list[float]:
+    """Per message: connect, LOGIN, EXAMINE INBOX, UID FETCH BODY.PEEK[], LOGOUT (what the
+    product's first open does on the wire, with no parsing, database or rendering)."""
+    latencies = []
+    for uid in uids:
+        started = time.perf_counter()
+        client = IMAPClient(host, port, ssl=False, timeout=60)
+        client.login(login, password)
+        client.select_folder("INBOX", readonly=True)
+        client.fetch([uid], ["BODY.PEEK[]"])
+        client.logout()
+        latencies.append(time.perf_counter() - started)
+    return latencies

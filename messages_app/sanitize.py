@@ -7,7 +7,7 @@ views/reading.py); this module is the first of those layers, never the only one.
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import nh3
 from django.utils.html import escape
@@ -57,8 +57,6 @@ _REMOTE = re.compile(r"^https?://", re.IGNORECASE)
 # URL is plain http(s)), legacy IE expression()/behavior, escapes that hide either, imports.
 _CSS_ALWAYS_BAD = re.compile(r"expression|behavior|javascript|vbscript|@import|\\|/\*|-moz-binding|image-set|"
                              r"image\(|cross-fade|element\(", re.IGNORECASE)
-# What a refused image shows instead (a transparent pixel), rather than a broken-image box.
-BLANK_IMAGE = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="
 _CSS_URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE)
 
 
@@ -66,7 +64,6 @@ _CSS_URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE)
 class SafeHtml:
     html: str
     blocked_remote: int = 0  # remote images and CSS backgrounds left out
-    cid_refs: set[str] = field(default_factory=set)
 
 
 def _clean_style(value: str, *, allow_remote: bool) -> tuple[str | None, int]:
@@ -116,18 +113,17 @@ def clean_html(html: str, *, allow_remote: bool = False,
         if tag == "img" and attribute == "src":
             if value.lower().startswith("cid:"):
                 content_id = value[4:].strip().strip("<>")
-                result.cid_refs.add(content_id)
                 url = cid_url(content_id)
                 if url:
                     own_urls.add(url)
-                return url or BLANK_IMAGE
+                return url
             if _DATA_IMAGE.match(value):
                 return value
             if _REMOTE.match(value):
                 if allow_remote:
                     return value
                 result.blocked_remote += 1
-            return BLANK_IMAGE
+            return None  # the image shows its alt text instead
         if attribute in ("href", "cite"):
             lowered = value.strip().lower()
             if lowered.startswith(("http://", "https://", "mailto:", "tel:")):

@@ -31,7 +31,7 @@ def unique_flagged(user):
 
     from messages_app.models import Message
 
-    first_ids = (Message.objects.filter(account__owner=user, is_flagged=True, account__is_shared_sender=False)
+    first_ids = (Message.objects.filter(account__owner=user, is_flagged=True)
                  .values("dedup_key").annotate(first=Min("id")).values("first"))
     return Message.objects.filter(id__in=first_ids)
 

@@ -3,9 +3,11 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
-from messages_app.exceptions import TRANSIENT_ERRORS
+from messages_app.exceptions import TRANSIENT_ERRORS, MailError
 from messages_app.models import MailAccount
+from messages_app.services.message_body import message_bodies_prefetch
 from messages_app.sync.account import sync_account
 from messages_app.sync.lock import SyncBusy
 
@@ -15,13 +17,29 @@ logger = logging.getLogger(__name__)
 @shared_task(bind=True, max_retries=5, acks_late=True)
 def sync_account_task(self, account_id: int, folder_name: str | None = None) -> int:
     try:
-        return sync_account(account_id, folder_name=folder_name).new
+        new = sync_account(account_id, folder_name=folder_name).new
     except SyncBusy:
         return 0  # another worker is on it right now; the next periodic pass comes soon
     except MailAccount.DoesNotExist:
         return 0  # deleted meanwhile
     except TRANSIENT_ERRORS as exc:
         raise self.retry(exc=exc, countdown=min(30 * 2 ** self.request.retries, 600)) from None
+    if new and settings.MAIL_PREFETCH_BODIES:
+        # Bodies of new mail, fetched in the background so search finds words beyond the preview.
+        prefetch_bodies_task.delay(account_id)
+    return new
+
+
+@shared_task(acks_late=True)
+def prefetch_bodies_task(account_id: int) -> int:
+    try:
+        account = MailAccount.objects.get(pk=account_id)
+        return message_bodies_prefetch(account=account)
+    except MailAccount.DoesNotExist:
+        return 0
+    except MailError as exc:
+        logger.info("body prefetch of account %s stopped: %s", account_id, exc)
+        return 0
 
 
 @shared_task

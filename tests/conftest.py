@@ -15,6 +15,7 @@ def _loopback_servers_allowed(settings):
     settings.MAIL_ALLOW_PRIVATE_HOSTS = True
     settings.MAIL_CONNECT_TIMEOUT = 5
     settings.MAIL_SYNC_ON_SAVE = False  # tests run syncs themselves, not through a broker
+    settings.MAIL_PREFETCH_BODIES = False
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import heapq
 
 from django.db import connection
 
-from messages_app.mailbox.keyset import PAGE_SIZE, Cursor, Page, after, page_from_rows, page_of
+from messages_app.mailbox.keyset import PAGE_SIZE, Cursor, Page, after, page_from_rows
 from messages_app.mailbox.scopes import EVERYWHERE, SPECIAL, Scope
 from messages_app.mailbox.search import matching
 from messages_app.models import Message
@@ -30,30 +30,35 @@ def scope_messages(user, scope: Scope):
 def messages_page(user, scope: Scope, *, cursor: Cursor | None = None, query: str = "",
                   limit: int = PAGE_SIZE) -> Page:
     if query:
-        return page_of(_rows(matching(scope_messages(user, scope), query)), cursor, limit=limit)
-    if scope.kind in (SPECIAL, EVERYWHERE) or len(scope.folder_ids) <= 1:
-        return page_of(_rows(scope_messages(user, scope)), cursor, limit=limit)
-    return _merged_page(user, scope.folder_ids, cursor, limit)
+        ids = _top_ids(matching(scope_messages(user, scope), query), cursor, limit + 1)
+    elif scope.kind in (SPECIAL, EVERYWHERE) or len(scope.folder_ids) <= 1:
+        ids = _top_ids(scope_messages(user, scope), cursor, limit + 1)
+    else:
+        ids = _merged_top_ids(scope.folder_ids, cursor, limit + 1)
+    by_id = {m.id: m for m in _rows(Message.objects.filter(id__in=ids, account__owner=user))}
+    return page_from_rows([by_id[pk] for pk in ids if pk in by_id], limit)
 
 
-def _merged_page(user, folder_ids: tuple[int, ...], cursor: Cursor | None, limit: int) -> Page:
+def _top_ids(messages, cursor: Cursor | None, n: int) -> list[int]:
+    """Ids first, rows after: the joins for display then touch one page, not every match (a
+    common search word matches tens of thousands of messages)."""
+    return list(after(messages, cursor).order_by("-date", "-id").values_list("id", flat=True)[:n])
+
+
+def _merged_top_ids(folder_ids: tuple[int, ...], cursor: Cursor | None, n: int) -> list[int]:
     """Newest messages over several folders: the top N of each folder, then merged.
 
     `folder_id IN (...) ORDER BY date LIMIT N` sorts the union of the folders (hundreds of ms at
     a million rows); N index probes per folder stay under a millisecond at any depth.
     """
     if connection.vendor == "postgresql":
-        ids = _top_ids_lateral(folder_ids, cursor, limit + 1)
-    else:
-        per_folder = [
-            list(after(Message.objects.filter(folder_id=folder_id), cursor)
-                 .order_by("-date", "-id").values_list("date", "id")[:limit + 1])
-            for folder_id in folder_ids
-        ]
-        ids = [pk for _date, pk in heapq.merge(*per_folder, reverse=True)][:limit + 1]
-    by_id = {m.id: m for m in _rows(Message.objects.filter(id__in=ids, account__owner=user))}
-    rows = [by_id[pk] for pk in ids if pk in by_id]
-    return page_from_rows(rows, limit)
+        return _top_ids_lateral(folder_ids, cursor, n)
+    per_folder = [
+        list(after(Message.objects.filter(folder_id=folder_id), cursor)
+             .order_by("-date", "-id").values_list("date", "id")[:n])
+        for folder_id in folder_ids
+    ]
+    return [pk for _date, pk in heapq.merge(*per_folder, reverse=True)][:n]
 
 
 def _top_ids_lateral(folder_ids: tuple[int, ...], cursor: Cursor | None, n: int) -> list[int]:

@@ -52,10 +52,6 @@ class Scope:
         return self.role in RECIPIENT_ROLES
 
     @property
-    def is_trash(self) -> bool:
-        return self.role == FolderRole.TRASH
-
-    @property
     def can_thread(self) -> bool:
         return self.kind in (FOLDER, UNIFIED)
 

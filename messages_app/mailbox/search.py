@@ -1,5 +1,10 @@
-"""Search sender, recipients, subject and body: PostgreSQL full text over stored, GIN-indexed
-tsvectors (migration 0003); a LIKE fallback elsewhere (SQLite, the embedded default)."""
+"""Search sender, recipients, subject and body: PostgreSQL full text over one stored, GIN-indexed
+tsvector per message (migrations 0003-0004); a LIKE fallback elsewhere (SQLite, the embedded
+default).
+
+The message's tsvector is generated from its own columns plus `body_tsv`, which is filled here
+when a body is fetched; the sync's inserts need not know about either.
+"""
 
 import re
 
@@ -8,15 +13,9 @@ from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 MAX_TERMS = 8
+BODY_INDEX_MAX_CHARS = 500_000
 _TERM = re.compile(r"\w+", re.UNICODE)
-
-# Every message row and every fetched body carries a tsvector; a message matches when all the
-# terms (as prefixes) are in either.
-_FULL_TEXT = """(
-    messages_app_message.search_tsv @@ to_tsquery('simple', %s)
-    OR EXISTS (SELECT 1 FROM messages_app_messagebody b
-               WHERE b.message_id = messages_app_message.id AND b.search_tsv @@ to_tsquery('simple', %s))
-)"""
+_MATCHES = "messages_app_message.search_tsv @@ to_tsquery('simple', %s)"
 
 
 def search_terms(query: str) -> list[str]:
@@ -25,13 +24,15 @@ def search_terms(query: str) -> list[str]:
 
 
 def matching(messages: QuerySet, query: str) -> QuerySet:
+    """Messages with every word of the query (as a prefix) somewhere: sender, recipients,
+    subject, preview, or the body once fetched."""
     terms = search_terms(query)
     if not terms:
         return messages.none()
     if connection.vendor == "postgresql":
         tsquery = " & ".join(f"{term}:*" for term in terms)
-        # Constant SQL; the words reach it only as bound parameters.
-        return messages.filter(RawSQL(_FULL_TEXT, [tsquery, tsquery], output_field=BooleanField()))  # noqa: S611
+        # Constant SQL; the words reach it only as a bound parameter.
+        return messages.filter(RawSQL(_MATCHES, [tsquery], output_field=BooleanField()))  # noqa: S611
     for term in terms:
         messages = messages.filter(
             Q(subject__icontains=term) | Q(from_name__icontains=term) | Q(from_addr__icontains=term)
@@ -39,3 +40,12 @@ def matching(messages: QuerySet, query: str) -> QuerySet:
             | Q(body__text__icontains=term)
         )
     return messages
+
+
+def index_body(message_id: int, text: str) -> None:
+    """Make the words of a fetched body searchable (PostgreSQL; SQLite reads MessageBody.text)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE messages_app_message SET body_tsv = setweight(to_tsvector('simple', %s), 'D') "
+                       "WHERE id = %s", [text[:BODY_INDEX_MAX_CHARS], message_id])

@@ -41,7 +41,7 @@ class FolderTree:
 def unread_by_folder(user) -> dict[int, int]:
     folder_ids = list(Folder.objects.filter(account__owner=user).values_list("pk", flat=True))
     rows = (Message.objects.filter(folder_id__in=folder_ids, is_seen=False)
-            .values("folder_id").annotate(unread=Count("id")).order_by())
+            .values("folder_id").annotate(unread=Count("*")).order_by())
     return {row["folder_id"]: row["unread"] for row in rows}
 
 

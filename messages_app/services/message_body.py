@@ -12,7 +12,8 @@ from django.core.cache import cache
 from django.db import transaction
 
 from messages_app.exceptions import MailError
-from messages_app.models import Attachment, Message, MessageBody
+from messages_app.mailbox.search import index_body
+from messages_app.models import Attachment, MailAccount, Message, MessageBody
 from messages_app.services.message_actions import message_flags_set
 from messages_app.sync.account import open_connection
 from messages_app.sync.parser import get_part_payload, html_to_text, parse_message
@@ -54,7 +55,11 @@ def message_body_get(*, message: Message) -> MessageBody:
     body = MessageBody.objects.filter(message=message).first()
     if body is not None:
         return body
-    parsed = parse_message(message_raw(message))
+    return _store_body(message, message_raw(message))
+
+
+def _store_body(message: Message, raw: bytes) -> MessageBody:
+    parsed = parse_message(raw)
     with transaction.atomic():
         body, created = MessageBody.objects.get_or_create(message=message, defaults={
             # HTML-only mail gets its visible text here too: it is what search reads.
@@ -72,7 +77,28 @@ def message_body_get(*, message: Message) -> MessageBody:
             ])
             # The sync guessed from the top-level content type; now we know.
             Message.objects.filter(pk=message.pk).update(has_attachments=bool(parsed.attachments))
+            index_body(message.pk, body.text)
     return body
+
+
+def message_bodies_prefetch(*, account: MailAccount, limit: int = 500) -> int:
+    """Fetch the bodies not fetched yet (newest first) over one connection, so that search finds
+    words beyond the preview in mail nobody opened. Returns how many were stored."""
+    pending = list(Message.objects.filter(account=account, body__isnull=True).select_related("folder")
+                   .order_by("-date", "-id")[:limit])
+    by_folder: dict[int, list[Message]] = {}
+    for message in pending:
+        by_folder.setdefault(message.folder_id, []).append(message)
+    stored = 0
+    with open_connection(account) as conn:
+        for messages in by_folder.values():
+            conn.select(messages[0].folder.name, readonly=True)
+            for message in messages:
+                raw = conn.fetch_raw(message.uid)
+                if raw is not None:
+                    _store_body(message, raw)
+                    stored += 1
+    return stored
 
 
 def message_mark_read_on_open(*, user, message: Message) -> None:

@@ -36,7 +36,7 @@ def shell_context(request, scope: Scope | None) -> dict:
         "preferences": preferences,
         "tree": folder_tree(request.user, merged=preferences.merge_accounts),
         "scope": scope,
-        "poll_seconds": getattr(settings, "MAIL_UNREAD_POLL_SECONDS", 30),
+        "poll_seconds": settings.MAIL_UNREAD_POLL_SECONDS,
     }
 
 

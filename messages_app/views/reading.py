@@ -75,7 +75,6 @@ def message_read(request, pk: int):
             allow_images=allow_images,
             blocked_remote=0 if allow_images or not body.html else clean_html(body.html).blocked_remote,
             text_html=text_to_html(body.text) if not body.html else "",
-            sender_trusted=sender_is_trusted(request.user, message.from_addr),
         )
     if request.htmx:
         return render(request, "messages_app/_reading.html", context)
@@ -175,8 +174,10 @@ def attachments_all(request, pk: int):
         raise Http404
     try:
         data = attachments_zip(message=message, attachments=parts)
-    except (MailError, PartNotFoundError) as exc:
-        return HttpResponse(str(exc), content_type="text/plain; charset=utf-8", status=502)
+    except PartNotFoundError:
+        raise Http404 from None
+    except MailError as exc:
+        return HttpResponse(exc.user_message(), content_type="text/plain; charset=utf-8", status=502)
     subject = "".join(c for c in message.subject if c.isalnum() or c in " -_")[:60].strip() or "attachments"
     return _download(data, f"{subject}.zip")
 

@@ -16,16 +16,24 @@
     return list ? list.dataset.scope : "";
   }
 
+  // The current row is remembered by id: an action replaces the row element (out of band).
+  let currentId = null;
+
   function currentRow() {
-    return $("#rows > li.row.current") || null;
+    const row = currentId && document.getElementById(currentId);
+    return row && row.closest("#rows") ? row : null;
+  }
+
+  function showCurrent() {
+    $$("#rows li.row.current").forEach((r) => { if (r.id !== currentId) r.classList.remove("current"); });
+    const row = currentRow();
+    if (row) row.classList.add("current");
   }
 
   function setCurrent(row) {
-    $$("#rows li.row.current").forEach((r) => r.classList.remove("current"));
-    if (row) {
-      row.classList.add("current");
-      row.scrollIntoView({ block: "nearest" });
-    }
+    currentId = row ? row.id : null;
+    showCurrent();
+    if (row) row.scrollIntoView({ block: "nearest" });
   }
 
   function markTreeActive() {
@@ -57,7 +65,7 @@
   }
 
   function move(step) {
-    const rows = $$("#rows > li.row");
+    const rows = $$("#rows li.row").filter((row) => !row.closest("[hidden]"));
     if (!rows.length) return;
     const index = rows.indexOf(currentRow());
     const next = rows[Math.min(Math.max(index + step, 0), rows.length - 1)];
@@ -163,6 +171,8 @@
       }
     }
   });
+
+  document.addEventListener("htmx:afterSettle", showCurrent);
 
   // After an action in threaded view the rows cannot be patched one by one: reload the list.
   document.body.addEventListener("listStale", () => {

@@ -23,3 +23,14 @@ def test_a_second_sync_of_a_busy_account_steps_aside(owner, mail_user):
 
 def test_a_deleted_account_is_not_an_error(db):
     assert sync_account_task.apply(args=[987654]).get() == 0
+
+
+def test_the_prefetch_task_stores_bodies_for_search(owner, mail_user):
+    from messages_app.models import MessageBody
+    from messages_app.tasks import prefetch_bodies_task
+
+    mail_user.dovecot.append(mail_user.login, "INBOX", make_message("Capitolato", body="parola rarissima: zafferano"))
+    account = account_on(owner, mail_user)
+    sync_account_task.apply(args=[account.pk]).get()
+    assert prefetch_bodies_task.apply(args=[account.pk]).get() == 1
+    assert "zafferano" in MessageBody.objects.get(message__account=account).text

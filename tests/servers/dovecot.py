@@ -29,7 +29,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient, imap_utf7
 
-from .ports import HOST, free_port, wait_for_port
+from .ports import HOST, free_ports, wait_for_port
 from .tls import TlsFiles, client_context, make_tls_files
 
 DOVECOT_BINARY = "/usr/sbin/dovecot"
@@ -221,9 +221,7 @@ class Dovecot:
         self.extra_conf = extra_conf
         self.rawlog = rawlog
         # Ports are fixed for the object's life so restart() keeps them.
-        self.imap_port = free_port()
-        self.pop3_port = free_port()
-        self.sieve_port = free_port()
+        self.imap_port, self.pop3_port, self.sieve_port = free_ports(3)
         self.root = Path(tempfile.mkdtemp(prefix="postino-dovecot-"))
         # Dovecot's unprivileged processes must traverse it (mkdtemp makes 0700).
         self.root.chmod(0o755)

@@ -38,3 +38,18 @@ def wait_for_port(host: str, port: int, timeout: float = 5.0) -> None:
                     f"nothing accepted connections on {host}:{port} within {timeout}s"
                 ) from exc
             time.sleep(0.02)
+
+
+def free_ports(count: int, host: str = HOST) -> list[int]:
+    """`count` distinct free ports: all sockets stay bound until every port is picked, so the
+    kernel cannot hand the same port out twice (as back-to-back free_port() calls can)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((host, 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()

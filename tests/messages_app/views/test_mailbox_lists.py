@@ -44,7 +44,7 @@ def test_unread_messages_are_bold_and_attachments_are_marked(owner_client, mailb
     assert f'class="row unread" id="m-{unread.pk}"' in page
     assert f'class="row" id="m-{seen.pk}"' in page
     fattura = page[page.index(f'id="m-{mailbox.message("Fattura novembre").pk}"'):]
-    assert 'class="clip"' in fattura.split("</li>")[0]
+    assert 'class="has-attachments"' in fattura.split("</li>")[0]
 
 
 def test_dates_are_shown_in_the_users_time_zone_and_language(owner_client, owner, mailbox):

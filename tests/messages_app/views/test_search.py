@@ -1,6 +1,9 @@
 """Search: sender, recipients, subject, body; the current folder or all of them; paginated."""
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from messages_app.mailbox.search import search_terms
@@ -68,3 +71,12 @@ def test_search_results_are_paginated_like_the_list(owner_client, owner, mail_us
 def test_search_words_are_taken_apart_from_operators_and_punctuation():
     assert search_terms("mario@cliente.test & !(x) 'a:*'") == ["mario", "cliente", "test", "x", "a"]
     assert search_terms("perché") == ["perché"]
+
+
+def test_prefetched_bodies_make_unopened_mail_searchable_by_any_word(owner_client, owner, mail_user):
+    long_text = "Buongiorno.\n" + "Testo di riempimento. " * 40 + "\nParola nascosta: ornitorinco."
+    box = make_mailbox(owner, mail_user, [("INBOX", mails.plain("Lungo", long_text), ())])
+    url = reverse("messages_app:unified", args=["inbox"])
+    call_command("mail_fetch_bodies", "--account", str(box.account.pk), stdout=io.StringIO())
+    assert found(owner_client, url, "ornitorinco") == ["Lungo"]
+    assert not box.message("Lungo").is_seen  # fetching with BODY.PEEK marks nothing read
