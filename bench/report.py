@@ -106,7 +106,9 @@ def draw_chart(report: dict, path: Path | None = None) -> Path | None:
     ax = axes[0][1]
     floors = report.get("floors", {})
     bars = [
+        ("raw FETCH 10k", lookup(floors, "raw_10k.msgs_per_s")),
         ("raw FETCH 100k", lookup(floors, "raw_100k.msgs_per_s")),
+        ("imapclient 10k", lookup(floors, "imapclient_10k.msgs_per_s")),
         ("imapclient 100k", lookup(floors, "imapclient_100k.msgs_per_s")),
         ("COPY insert", lookup(floors, "insert_copy.msgs_per_s")),
         ("bulk_create insert", lookup(floors, "insert_orm.msgs_per_s")),
@@ -114,6 +116,7 @@ def draw_chart(report: dict, path: Path | None = None) -> Path | None:
         ("sync 100k", lookup(report, "initial_sync_100k.msgs_per_s")),
         ("mbsync bodies", lookup(report, "backfill.mbsync.msgs_per_s")),
         ("body backfill", lookup(report, "backfill.msgs_per_s")),
+        ("body backfill, batched", lookup(report, "backfill.batched_reference.msgs_per_s")),
     ]
     bars = [(n, v) for n, v in bars if v]
     if bars:

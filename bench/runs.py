@@ -236,7 +236,7 @@ def apply_changes(server: ServerUser, fraction: float, seed: int, *, appends: in
 # ----------------------------------------------------------------------------- IDLE latency
 
 def idle_latency(account, server: ServerUser, samples: int, *, gap: float = 0.15,
-                 timeout: float = 10.0, budget_s: float = 60.0) -> dict:
+                 timeout: float = 5.0, budget_s: float = 60.0) -> dict:
     """Start the product's IDLE listener; APPEND from another connection; time until the row is
     visible in the database (polled every millisecond through a separate DB connection)."""
     from django.db import connection

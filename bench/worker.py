@@ -3,7 +3,7 @@
     python -m bench.worker '{"account_id": 3, "folder": "INBOX", "profile": "path.txt"}'
 
 Prints one line `BENCH-RESULT {json}`: wall time of `sync_account`, messages stored, peak RSS
-(ru_maxrss) and the RSS after start-up (Django and the product imported, before the sync), and
+(VmHWM) and the RSS after start-up (Django and the product imported, before the sync), and
 a stage breakdown from light wrappers around the product's functions (they add a few
 microseconds per batch, not per message, except the header-parse wrapper: about 0.3 us a call).
 The environment (DATABASE_URL and the rest) comes from the parent, see bench/env.py.
@@ -12,7 +12,6 @@ The environment (DATABASE_URL and the rest) comes from the parent, see bench/env
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from collections import defaultdict
@@ -99,12 +98,22 @@ def stage_report(stages: Stages, wall: float) -> dict:
     }
 
 
-def rss_mb() -> float:
+def _status_mb(field: str) -> float:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def rss_mb() -> float:
+    return _status_mb("VmRSS")
+
+
+def peak_rss_mb() -> float:
+    """The high-water RSS of this process image. Not ru_maxrss: Linux carries that across
+    execve, so a worker forked from a big parent would report the parent's size."""
+    return _status_mb("VmHWM")
 
 
 def main(argv: list[str]) -> int:
@@ -141,7 +150,7 @@ def main(argv: list[str]) -> int:
             with open(options["profile_html"], "w") as out:
                 out.write(profiler.output_html())
     after = Message.objects.filter(account_id=options["account_id"]).count()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     report = {
         "wall_s": round(wall, 3),
         "stored": after - before,

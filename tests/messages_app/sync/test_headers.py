@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from messages_app.sync.headers import HeaderSummary, extract_msg_ids, parse_header_block, parse_header_block_with_notes
+from tests.corpus import SHARED_CORPUS
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "eml"
-CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "mail-parser"
+CORPUS = SHARED_CORPUS
 ALL_MESSAGES = sorted(FIXTURES.glob("*.eml")) + (
     sorted(path for path in CORPUS.rglob("*") if path.is_file()) if CORPUS.is_dir() else []
 )

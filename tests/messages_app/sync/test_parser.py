@@ -25,10 +25,11 @@ from messages_app.sync.parser import (
     make_preview,
     parse_message,
 )
+from tests.corpus import SHARED_CORPUS
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "eml"
-CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "mail-parser"
+CORPUS = SHARED_CORPUS
 ALL_MESSAGES = sorted(FIXTURES.glob("*.eml")) + (
     sorted(path for path in CORPUS.rglob("*") if path.is_file()) if CORPUS.is_dir() else []
 )

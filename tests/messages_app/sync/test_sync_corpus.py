@@ -12,10 +12,11 @@ from messages_app.models import Message
 from messages_app.sync.account import open_connection, sync_account
 from messages_app.sync.parser import parse_message
 from tests.conftest import account_on
+from tests.corpus import SHARED_CORPUS
 
 ROOT = Path(__file__).resolve().parents[3]
 OWN_CORPUS = ROOT / "tests" / "fixtures" / "eml"
-SHARED_CORPUS = ROOT.parent / "shared" / "corpus" / "mail-parser"
+SHARED_CORPUS = SHARED_CORPUS
 
 
 def corpus_files(folder: Path) -> list[Path]:
