@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 messages: $(STAMP)
-	$(PY) manage.py makemessages -l it -l en --ignore=.venv --ignore=var
+	$(PY) manage.py makemessages -l it -l en --ignore=.venv --ignore=var --ignore=tests --ignore=bench --ignore=scripts
 	$(PY) manage.py makemessages -d djangojs -l it -l en --ignore=.venv --ignore=var --ignore=static/vendor
 	$(PY) manage.py compilemessages --ignore=.venv
 
