@@ -84,7 +84,7 @@ def _run_pass(conn, account: MailAccount, lock: AccountLock | None, folder_name:
                 outcome.changed += previous.changed
                 outcome.removed += previous.removed
             result.folders[folder.name] = outcome
-            if lock and rounds == 0:
+            if lock and rounds == 0 and not outcome.skipped:
                 lock.progress(folders_done=done)
     # Folders skipped because LIST-STATUS proved them unchanged were still checked just now.
     skipped = [f.pk for f in folders if f.name in result.folders and result.folders[f.name].skipped]

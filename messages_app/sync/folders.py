@@ -37,6 +37,23 @@ def reconcile_folders(account: MailAccount, conn: ImapConnection, infos: list[Fo
                 user_roles[role] = new_name
     roles = assign_roles([(i.name, i.delimiter, i.flags) for i in infos], user_roles)
 
+    wanted = {info.name: {"delimiter": info.delimiter or "", "flags": list(info.flags),
+                          "role": roles.get(info.name, ("", ""))[0], "role_source": roles.get(info.name, ("", ""))[1],
+                          "is_selectable": info.selectable} for info in infos}
+    unchanged = not gone and not new and all(
+        all(getattr(existing[name], key) == value for key, value in fields.items())
+        for name, fields in wanted.items())
+    if not unchanged:  # the common pass: nothing to write
+        _apply_listing(account, wanted, gone, renames)
+    folders = list(account.folders.all())
+    # INBOX first, then the other role folders, then the rest: newest mail where users look first.
+    role_order = {"inbox": 0, "sent": 1, "drafts": 2}
+    folders.sort(key=lambda f: (role_order.get(f.role, 3), f.name))
+    return folders
+
+
+def _apply_listing(account: MailAccount, wanted: dict[str, dict], gone: list[Folder],
+                   renames: dict[str, Folder]) -> None:
     with transaction.atomic():
         renamed_ids = {folder.pk for folder in renames.values()}
         Folder.objects.filter(pk__in=[f.pk for f in gone if f.pk not in renamed_ids]).delete()
@@ -45,20 +62,11 @@ def reconcile_folders(account: MailAccount, conn: ImapConnection, infos: list[Fo
         for new_name, folder in renames.items():
             Folder.objects.filter(pk=folder.pk).update(name=new_name)
         current = {f.name: f for f in account.folders.all()}
-        for info in infos:
-            role, source = roles.get(info.name, ("", ""))
-            folder = current.get(info.name)
-            fields = {"delimiter": info.delimiter or "", "flags": list(info.flags), "role": role,
-                      "role_source": source, "is_selectable": info.selectable}
-            if folder is None:
-                current[info.name] = Folder.objects.create(account=account, name=info.name, **fields)
+        for name, fields in wanted.items():
+            if name in current:
+                Folder.objects.filter(pk=current[name].pk).update(**fields)
             else:
-                Folder.objects.filter(pk=folder.pk).update(**fields)
-    folders = list(account.folders.all())
-    # INBOX first, then the other role folders, then the rest: newest mail where users look first.
-    role_order = {"inbox": 0, "sent": 1, "drafts": 2}
-    folders.sort(key=lambda f: (role_order.get(f.role, 3), f.name))
-    return folders
+                Folder.objects.create(account=account, name=name, **fields)
 
 
 def folder_role_set(*, account: MailAccount, role: str, folder: Folder | None) -> None:

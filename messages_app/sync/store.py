@@ -6,6 +6,7 @@ a crash anywhere leaves either the whole batch with its cursor, or neither.
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -27,6 +28,14 @@ def dedup_key(meta: FetchedMeta, message_id: str) -> str:
         return f"gm:{meta.gm_msgid}"
     digest = hashlib.sha256(message_id.encode() + b"\0" + meta.header_bytes).hexdigest()[:40]
     return f"h:{digest}"
+
+
+_FLAG_COLUMNS = ("is_seen", "is_flagged", "is_answered", "is_draft", "keywords")
+
+
+def _state_key(fields: dict) -> tuple:
+    """Hashable flag state: the keyword list becomes a tuple."""
+    return tuple(tuple(fields[c] or ()) if c == "keywords" else fields[c] for c in _FLAG_COLUMNS)
 
 
 def flags_to_fields(flags: Iterable[str]) -> dict:
@@ -109,27 +118,29 @@ def apply_flag_changes(folder: Folder, server_flags: dict[int, tuple], *, skip_u
                        changed_before: datetime | None = None) -> int:
     """Bring local flags to the server's. Left alone: messages with a pending local action, and
     messages the user changed after this pass started (`changed_before`), whose server state
-    read by the pass is older than the user's action."""
+    read by the pass is older than the user's action.
+
+    Rows are grouped by their new flag set, one UPDATE per distinct set: a 1% change of a big
+    folder touches a thousand rows but only a handful of flag combinations."""
     if not server_flags:
         return 0
-    changed = []
+    by_new_state: dict[tuple, list[int]] = defaultdict(list)
     uids = [uid for uid in server_flags if uid not in skip_uids]
     for start in range(0, len(uids), 5000):
         chunk = uids[start:start + 5000]
         query = Message.objects.filter(folder=folder, uid__in=chunk)
         if changed_before is not None:
             query = query.exclude(local_change_at__gte=changed_before)
-        for message in query.only(
-                "id", "uid", "is_seen", "is_flagged", "is_answered", "is_draft", "keywords"):
-            fields = flags_to_fields(server_flags[message.uid])
-            if any(getattr(message, key) != value for key, value in fields.items()):
-                for key, value in fields.items():
-                    setattr(message, key, value)
-                changed.append(message)
-    if changed:
-        Message.objects.bulk_update(changed, ["is_seen", "is_flagged", "is_answered", "is_draft", "keywords"],
-                                    batch_size=1000)
-    return len(changed)
+        for pk, uid, *current in query.values_list("id", "uid", *_FLAG_COLUMNS):
+            wanted = _state_key(flags_to_fields(server_flags[uid]))
+            if _state_key(dict(zip(_FLAG_COLUMNS, current, strict=True))) != wanted:
+                by_new_state[wanted].append(pk)
+    for wanted, pks in by_new_state.items():
+        values = dict(zip(_FLAG_COLUMNS, wanted, strict=True))
+        values["keywords"] = list(values["keywords"])
+        for start in range(0, len(pks), 5000):
+            Message.objects.filter(pk__in=pks[start:start + 5000]).update(**values)
+    return sum(len(pks) for pks in by_new_state.values())
 
 
 def remove_messages(folder: Folder, uids: Iterable[int]) -> int:
