@@ -307,6 +307,14 @@ class ImapConnection:
                 uids |= parse_uid_set(match.group(1).decode())
         return uids
 
+    def fetch_raw_many(self, uids: list[int]) -> dict[int, bytes]:
+        """Whole messages of several UIDs in one round trip (BODY.PEEK: no \\Seen is set)."""
+        if not uids:
+            return {}
+        with self._errors():
+            response = self._client.fetch(uids, ["BODY.PEEK[]"])
+        return {int(uid): data[b"BODY[]"] for uid, data in response.items() if data.get(b"BODY[]") is not None}
+
     def fetch_raw(self, uid: int) -> bytes | None:
         with self._errors():
             response = self._client.fetch([uid], ["BODY.PEEK[]"])

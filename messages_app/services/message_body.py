@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 RAW_CACHE_SECONDS = 600
 RAW_CACHE_MAX_BYTES = 5 * 1024 * 1024
+PREFETCH_BATCH = 50  # messages per FETCH: bounded memory, few round trips
 
 
 class MessageGone(MailError):
@@ -93,11 +94,13 @@ def message_bodies_prefetch(*, account: MailAccount, limit: int = 500) -> int:
     with open_connection(account) as conn:
         for messages in by_folder.values():
             conn.select(messages[0].folder.name, readonly=True)
-            for message in messages:
-                raw = conn.fetch_raw(message.uid)
-                if raw is not None:
-                    _store_body(message, raw)
-                    stored += 1
+            for start in range(0, len(messages), PREFETCH_BATCH):
+                chunk = messages[start:start + PREFETCH_BATCH]
+                raws = conn.fetch_raw_many([m.uid for m in chunk])  # one round trip per chunk
+                for message in chunk:
+                    if message.uid in raws:
+                        _store_body(message, raws[message.uid])
+                        stored += 1
     return stored
 
 
