@@ -192,9 +192,14 @@ def sync_folder(conn: ImapConnection, folder: Folder, *, status: dict | None = N
     result.new = _fetch_new(conn, folder, select, on_progress)
     backfilled, result.backfill_pending = _backfill(conn, folder, max_backfill_batches, on_progress)
     result.new += backfilled
-    if not result.backfill_pending and Message.objects.filter(folder=folder).count() != select.exists:
-        # Counts disagree although every step succeeded (a server without QRESYNC expunged, or
-        # mail arrived after SELECT): settle it by comparing UID sets.
+    # Compare like with like: the rows below the SELECT's UIDNEXT against its EXISTS (mail that
+    # arrived after SELECT is already stored above it and must not look like a discrepancy).
+    snapshot_rows = Message.objects.filter(folder=folder)
+    if select.uidnext:
+        snapshot_rows = snapshot_rows.filter(uid__lt=select.uidnext)
+    if not result.backfill_pending and snapshot_rows.count() != select.exists:
+        # Counts disagree although every step succeeded (a server without QRESYNC expunged):
+        # settle it by comparing UID sets.
         fetched, removed = verify_folder(conn, folder)
         result.new += fetched
         result.removed += removed
