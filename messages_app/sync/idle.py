@@ -25,6 +25,11 @@ def _inbox_name(account_id: int) -> str:
     return folder.name if folder else "INBOX"
 
 
+def _behind(account_id: int, inbox: str, select) -> bool:
+    folder = Folder.objects.filter(account_id=account_id, name=inbox).only("uidnext", "server_messages").first()
+    return folder is None or folder.uidnext != select.uidnext or folder.server_messages != select.exists
+
+
 def _sync_inbox(account_id: int, conn, inbox: str, stop: threading.Event) -> None:
     """Run the Inbox pass; if a periodic pass holds the lock, wait for it briefly and retry."""
     for _attempt in range(50):
@@ -48,8 +53,16 @@ def listen(account_id: int, stop: threading.Event) -> None:
                 inbox = _inbox_name(account_id)
                 _sync_inbox(account_id, conn, inbox, stop)  # catch up on what came while away
                 delay = 1.0
+                caught_up = False
                 while not stop.is_set():
-                    conn.select(inbox, readonly=True)
+                    select = conn.select(inbox, readonly=True)
+                    if not caught_up and _behind(account_id, inbox, select):
+                        # Mail that came while the last pass ran raises no IDLE event: catch up
+                        # first (once per cycle, so a folder that cannot sync never spins).
+                        _sync_inbox(account_id, conn, inbox, stop)
+                        caught_up = True
+                        continue
+                    caught_up = False
                     conn.idle_start()
                     started = time.monotonic()
                     activity = []
