@@ -1,11 +1,13 @@
 from messages_app.models.account import CompanyServer, MailAccount
+from messages_app.models.arrival import ArrivalMarker
 from messages_app.models.folder import Folder
-from messages_app.models.message import Attachment, Message, MessageBody, PendingAction
+from messages_app.models.message import Attachment, Message, MessageBody, MessageSource, PendingAction
 from messages_app.models.preferences import MailPreferences, TrustedSender
 from messages_app.models.synclock import SyncLock
 from messages_app.models.thread import Thread, ThreadRef
 
 __all__ = [
+    "ArrivalMarker",
     "Attachment",
     "CompanyServer",
     "Folder",
@@ -13,6 +15,7 @@ __all__ = [
     "MailPreferences",
     "Message",
     "MessageBody",
+    "MessageSource",
     "PendingAction",
     "SyncLock",
     "Thread",

@@ -31,6 +31,10 @@ class Folder(models.Model):
     server_unseen = models.IntegerField(default=0)
     # Oldest UID fetched so far: the first pass fetches newest first and backfills downwards.
     backfill_below_uid = models.BigIntegerField(null=True)
+    # Mail with a UID at or above this is genuinely new (arrival/ runs for it): the UIDNEXT the folder
+    # had when the account's first sync began, or when the folder was rebuilt after a UIDVALIDITY
+    # reset; 1 for a folder that appeared later. None until the folder is first selected.
+    arrival_floor_uid = models.BigIntegerField(null=True, blank=True)
 
     last_synced = models.DateTimeField(null=True)
     last_error = models.TextField(blank=True)

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from messages_app.enums import PendingActionKind
 from messages_app.models.account import MailAccount
@@ -7,11 +9,23 @@ from messages_app.models.thread import Thread
 
 
 class Message(models.Model):
-    """Metadata of one message in one folder (one row per (folder, UID))."""
+    """One message, with a row that outlives its place on the server.
 
-    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="messages")
-    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="messages")
-    uid = models.BigIntegerField()
+    Three states, told apart by the two foreign keys:
+    - synced: `account` and `folder` set, `uid` its UID there (one row per (folder, UID));
+    - detached: `account` set, `folder` and `uid` null: the server no longer has it where we saw it.
+      A pass that finds it elsewhere (moved by another client, back after a UIDVALIDITY reset)
+      re-homes the same row; the end of a full pass deletes it, or makes it local when anything
+      refers to it. Detached rows are in no list.
+    - local: `account` null, owned by `local_owner`: mail that lives only here (Importata).
+    """
+
+    folder = models.ForeignKey(Folder, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
+    account = models.ForeignKey(MailAccount, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="messages")
+    local_owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="local_messages")
+    uid = models.BigIntegerField(null=True, blank=True)
     modseq = models.BigIntegerField(null=True)
     # Gmail's X-GM-MSGID where offered, else Message-ID + content hash: one message in many folders.
     dedup_key = models.CharField(max_length=128, db_index=True)
@@ -32,6 +46,26 @@ class Message(models.Model):
     auto_submitted = models.CharField(max_length=64, blank=True)
     precedence = models.CharField(max_length=32, blank=True)
     has_attachments = models.BooleanField(default=False)
+    # Read by filters, out-of-office and PEC: stored now so that no resync is ever needed for them.
+    reply_to = models.JSONField(default=list)
+    sender_name = models.CharField(max_length=255, blank=True)
+    sender_addr = models.CharField(max_length=320, blank=True)
+    return_path = models.CharField(max_length=320, blank=True)
+    delivered_to = models.CharField(max_length=320, blank=True)
+    x_auto_response_suppress = models.CharField(max_length=255, blank=True)
+    x_autoreply = models.CharField(max_length=64, blank=True)
+    list_unsubscribe = models.CharField(max_length=2000, blank=True)
+    list_unsubscribe_post = models.CharField(max_length=255, blank=True)
+    x_spam_flag = models.CharField(max_length=64, blank=True)
+    importance = models.CharField(max_length=32, blank=True)
+    # PEC (certified mail, see PEC.md): the receipt type, transport kind and the message it is about.
+    x_ricevuta = models.CharField(max_length=64, blank=True)
+    x_trasporto = models.CharField(max_length=64, blank=True)
+    x_riferimento_message_id = models.CharField(max_length=998, blank=True)
+    x_tiporicevuta = models.CharField(max_length=64, blank=True)
+    x_verificasicurezza = models.CharField(max_length=64, blank=True)
+    # An address header did not parse cleanly: never grant a permission or a CRM link on it.
+    address_defects = models.BooleanField(default=False)
 
     is_seen = models.BooleanField(default=False)
     is_flagged = models.BooleanField(default=False)
@@ -47,10 +81,17 @@ class Message(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["folder", "uid"], name="unique_message_uid_per_folder"),
+            models.CheckConstraint(condition=Q(account__isnull=False) | Q(local_owner__isnull=False),
+                                   name="message_has_account_or_local_owner"),
+            models.CheckConstraint(condition=Q(folder__isnull=True) | Q(uid__isnull=False),
+                                   name="message_in_folder_has_uid"),
         ]
         indexes = [
             models.Index(fields=["folder", "-date", "-id"], name="message_folder_recent"),
             models.Index(fields=["account", "message_id"], name="message_account_msgid"),
+            models.Index(fields=["local_owner", "-date", "-id"], name="message_local_recent",
+                         condition=Q(account__isnull=True)),
+            models.Index(fields=["account"], name="message_detached", condition=Q(folder__isnull=True)),
         ]
 
     def __str__(self) -> str:
@@ -65,6 +106,15 @@ class MessageBody(models.Model):
     html = models.TextField(blank=True)
     notes = models.JSONField(default=list)  # what could not be parsed, in words
     fetched_at = models.DateTimeField(auto_now_add=True)
+
+
+class MessageSource(models.Model):
+    """The whole RFC 822 message, kept for mail that lives here: local messages, and messages
+    something refers to (so that they can become local with every part when the server drops them)."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, primary_key=True, related_name="source")
+    raw = models.BinaryField()
+    stored_at = models.DateTimeField(auto_now_add=True)
 
 
 class Attachment(models.Model):

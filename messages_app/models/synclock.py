@@ -11,7 +11,11 @@ class SyncLock(models.Model):
     """
 
     account = models.OneToOneField(MailAccount, on_delete=models.CASCADE, primary_key=True, related_name="sync_lock")
+    # Who holds it, in words an operator can act on ("host:pid", plus a token), and until when:
+    # the holder renews a short lease while it works, so a killed holder's claim lapses quickly.
     holder = models.CharField(max_length=100, blank=True)
+    holder_name = models.CharField(max_length=200, blank=True)
+    claimed_at = models.DateTimeField(null=True)
     expires_at = models.DateTimeField(null=True)
     # Progress of the running pass, shown as a progress bar during the first sync.
     folders_total = models.IntegerField(default=0)
