@@ -45,7 +45,7 @@ def reference_backfill(account, folder_name: str = "INBOX", limit: int | None = 
     """Batches of BATCH messages, newest first; stops after the batch that crosses `budget_s`
     (the rate is what is reported)."""
     from messages_app.models import Folder, Message, MessageBody
-    from messages_app.sync.account import open_connection
+    from messages_app.services.sync import open_connection
     from messages_app.sync.engine import uid_set_string
     from messages_app.sync.parser import html_to_text, parse_message
 

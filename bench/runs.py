@@ -153,7 +153,7 @@ def compare(account, server: ServerUser) -> dict:
 
 def resync_samples(account, samples: int, *, conn=None) -> tuple[list[float], list]:
     """Time `samples` passes of sync_account on one kept connection (after one warm pass)."""
-    from messages_app.sync.account import open_connection, sync_account
+    from messages_app.services.sync import account_sync, open_connection
 
     own = conn is None
     conn = conn or open_connection(account)
@@ -161,7 +161,7 @@ def resync_samples(account, samples: int, *, conn=None) -> tuple[list[float], li
         times, results = [], []
         for _ in range(samples):
             started = time.perf_counter()
-            result = sync_account(account.pk, connection=conn)
+            result = account_sync(account.pk, connection=conn)
             times.append(time.perf_counter() - started)
             results.append(result)
         return times, results
@@ -240,10 +240,10 @@ def idle_latency(account, server: ServerUser, samples: int, *, gap: float = 0.15
     """Start the product's IDLE listener; APPEND from another connection; time until the row is
     visible in the database (polled every millisecond through a separate DB connection)."""
     from django.db import connection
+    from messages_app.sync.idle import listen
 
     from bench.mailgen import MailboxGenerator
     from messages_app.models import Message
-    from messages_app.sync.idle import listen
 
     stop = threading.Event()
     listener = threading.Thread(target=listen, args=(account.pk, stop), name="bench-idle", daemon=True)

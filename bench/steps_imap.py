@@ -13,7 +13,7 @@ class ImapSteps:
     def floors(self) -> None:
         from bench.floors import capture_fetch_items, imapclient_fetch, insert_floors, raw_fetch
         from bench.mailgen import MailboxGenerator
-        from messages_app.sync.account import open_connection
+        from messages_app.services.sync import open_connection
         from messages_app.sync.engine import BATCH_SIZE
 
         conn = open_connection(self.accounts["tenk"])
@@ -123,19 +123,19 @@ class ImapSteps:
     # ----------------------------------------------------------------- resyncs and IDLE
     def resyncs(self) -> None:
         from bench.runs import apply_changes, resync_samples, summary_ms
-        from messages_app.sync.account import open_connection, sync_account
+        from messages_app.services.sync import account_sync, open_connection
 
         key = self.main_key
         account = self.accounts[key]
         conn = open_connection(account)
         try:
-            sync_account(account.pk, connection=conn)  # first pass on this connection: not timed
+            account_sync(account.pk, connection=conn)  # first pass on this connection: not timed
             times, results = resync_samples(account, self.plan.resync_samples, conn=conn)
             last = results[-1]
             figure = summary_ms(times)
             figure.update(ms=figure["p50_ms"], folders=len(last.folders),
                           folders_skipped=sum(1 for r in last.folders.values() if r.skipped),
-                          connection="kept (sync_account(..., connection=open_connection(account)))")
+                          connection="kept (account_sync(..., connection=open_connection(account)))")
             self.report["resync_unchanged"] = figure
             rounds = []
             for index in range(self.plan.change_rounds):
@@ -158,19 +158,19 @@ class ImapSteps:
 
         from bench.env import REPO
         from bench.runs import apply_changes
-        from messages_app.sync.account import sync_account
+        from messages_app.services.sync import account_sync
 
         out = REPO / "bench" / "results"
         profiler = Profiler(interval=0.0005)
         profiler.start()
         for _ in range(10):
-            sync_account(account.pk, connection=conn)
+            account_sync(account.pk, connection=conn)
         profiler.stop()
         (out / "profile_resync_unchanged.txt").write_text(profiler.output_text(unicode=True, color=False))
         apply_changes(self.server(self.logins[key]), 0.01, seed=99)
         profiler = Profiler(interval=0.0005)
         profiler.start()
-        sync_account(account.pk, connection=conn)
+        account_sync(account.pk, connection=conn)
         profiler.stop()
         (out / "profile_resync_1pct.txt").write_text(profiler.output_text(unicode=True, color=False))
 
@@ -190,7 +190,7 @@ class ImapSteps:
     def no_condstore(self) -> None:
         from bench.runs import apply_changes, point_account_at, resync_samples
         from messages_app.models import MailAccount
-        from messages_app.sync.account import open_connection, sync_account
+        from messages_app.services.sync import account_sync, open_connection
 
         key = self.main_key
         login = self.logins[key]
@@ -207,7 +207,7 @@ class ImapSteps:
         try:
             if conn.has("CONDSTORE") or conn.has("QRESYNC"):
                 raise RuntimeError("the second Dovecot still advertises CONDSTORE/QRESYNC")
-            sync_account(account.pk, connection=conn)  # the switch-over pass: not timed
+            account_sync(account.pk, connection=conn)  # the switch-over pass: not timed
             for index in range(self.plan.no_condstore_rounds):
                 changes = apply_changes(self.server(login, plain.imap_port), 0.01, seed=100 + index)
                 seconds, (result,) = resync_samples(account, 1, conn=conn)

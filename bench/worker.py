@@ -124,7 +124,7 @@ def main(argv: list[str]) -> int:
     from django.db import connection
 
     from messages_app.models import Message
-    from messages_app.sync.account import sync_account
+    from messages_app.services.sync import account_sync
 
     stages = Stages()
     if options.get("stages", True):
@@ -140,7 +140,7 @@ def main(argv: list[str]) -> int:
         profiler.start()
     started = time.perf_counter()
     with stages.sql():
-        result = sync_account(options["account_id"], folder_name=options.get("folder"))
+        result = account_sync(options["account_id"], folder_name=options.get("folder"))
     wall = time.perf_counter() - started
     if profiler is not None:
         profiler.stop()

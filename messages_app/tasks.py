@@ -1,14 +1,20 @@
-"""Celery tasks: ids in, one service call, the retry policy here and nowhere else."""
+"""Celery tasks: ids in, one service call, and the retry policy of the task itself.
+
+Retrying is decided by `MailError.permanent` alone: a transient error retries with backoff, a
+permanent one stops and is shown to the user by the service that met it. (The sync also retries
+dropped connections within a pass, and the arrival pipeline retries its own steps: those are
+their services' policies.)
+"""
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
 
-from messages_app.exceptions import TRANSIENT_ERRORS, MailError
+from messages_app.exceptions import MailError
 from messages_app.models import MailAccount
 from messages_app.services.message_body import message_bodies_prefetch
-from messages_app.sync.account import sync_account
+from messages_app.services.sync import account_sync
 from messages_app.sync.lock import SyncBusy
 
 logger = logging.getLogger(__name__)
@@ -17,17 +23,20 @@ logger = logging.getLogger(__name__)
 @shared_task(bind=True, max_retries=5, acks_late=True)
 def sync_account_task(self, account_id: int, folder_name: str | None = None) -> int:
     try:
-        new = sync_account(account_id, folder_name=folder_name).new
+        result = account_sync(account_id, folder_name=folder_name)
     except SyncBusy:
         return 0  # another worker is on it right now; the next periodic pass comes soon
     except MailAccount.DoesNotExist:
         return 0  # deleted meanwhile
-    except TRANSIENT_ERRORS as exc:
+    except MailError as exc:
+        if exc.permanent:
+            return 0  # recorded on the account by the pass; retrying cannot help
         raise self.retry(exc=exc, countdown=min(30 * 2 ** self.request.retries, 600)) from None
-    if new and settings.MAIL_PREFETCH_BODIES:
-        # Bodies of new mail, fetched in the background so search finds words beyond the preview.
+    if result.stored_history and settings.MAIL_PREFETCH_BODIES:
+        # Bodies of the history a first sync or backfill stored (new mail has them already, from
+        # the arrival pipeline), fetched in the background so search finds words beyond the preview.
         prefetch_bodies_task.delay(account_id)
-    return new
+    return result.new
 
 
 @shared_task(acks_late=True)

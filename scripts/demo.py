@@ -50,7 +50,7 @@ def _setup(dovecot, password: str):
     from messages_app.models import MailAccount
     from messages_app.services.accounts import mail_account_save
     from messages_app.services.message_body import message_bodies_prefetch
-    from messages_app.sync.account import sync_account
+    from messages_app.services.sync import account_sync
 
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
@@ -68,7 +68,7 @@ def _setup(dovecot, password: str):
                               imap_host=dovecot.host, imap_port=dovecot.imap_port, imap_security="none",
                               smtp_host=dovecot.host, smtp_port=25, smtp_security="none", is_primary=primary)
         account = mail_account_save(account=account, actor=user, password=secret)
-        sync_account(account.pk)
+        account_sync(account.pk)
         message_bodies_prefetch(account=account, limit=1000)  # search finds any word at once
         print(f"  {address}: {count} messages", flush=True)
         accounts.append(account.pk)
@@ -79,12 +79,12 @@ def _keep_syncing(account_ids: list[int], stop: threading.Event) -> None:
     from django.db import close_old_connections
 
     from messages_app.exceptions import MailError
-    from messages_app.sync.account import sync_account
+    from messages_app.services.sync import account_sync
 
     while not stop.wait(SYNC_EVERY_SECONDS):
         for account_id in account_ids:
             try:
-                sync_account(account_id)
+                account_sync(account_id)
             except MailError as exc:
                 print(f"sync of account {account_id}: {exc}", file=sys.stderr)
         close_old_connections()

@@ -8,13 +8,14 @@ from django.db.models import QuerySet
 from messages_app.enums import FolderRole, PendingActionKind
 from messages_app.exceptions import TRANSIENT_ERRORS
 from messages_app.models import Folder, Message
-from messages_app.sync.account import open_connection
+from messages_app.services.sync import open_connection
 from messages_app.sync.pending import apply_action, queue_action
 
 
 def _by_folder(messages: QuerySet) -> dict[Folder, list[int]]:
     grouped: dict[Folder, list[int]] = defaultdict(list)
-    for message in messages.select_related("folder__account__owner"):
+    # Local messages (no folder) have no server to act on.
+    for message in messages.filter(folder__isnull=False).select_related("folder__account__owner"):
         grouped[message.folder].append(message.uid)
     return grouped
 

@@ -15,7 +15,7 @@ from messages_app.exceptions import MailError
 from messages_app.mailbox.search import index_body
 from messages_app.models import Attachment, MailAccount, Message, MessageBody
 from messages_app.services.message_actions import message_flags_set
-from messages_app.sync.account import open_connection
+from messages_app.services.sync import open_connection
 from messages_app.sync.parser import get_part_payload, html_to_text, parse_message
 
 logger = logging.getLogger(__name__)
@@ -83,25 +83,11 @@ def _store_body(message: Message, raw: bytes) -> MessageBody:
 
 
 def message_bodies_prefetch(*, account: MailAccount, limit: int = 500) -> int:
-    """Fetch the bodies not fetched yet (newest first) over one connection, so that search finds
-    words beyond the preview in mail nobody opened. Returns how many were stored."""
-    pending = list(Message.objects.filter(account=account, body__isnull=True).select_related("folder")
-                   .order_by("-date", "-id")[:limit])
-    by_folder: dict[int, list[Message]] = {}
-    for message in pending:
-        by_folder.setdefault(message.folder_id, []).append(message)
-    stored = 0
-    with open_connection(account) as conn:
-        for messages in by_folder.values():
-            conn.select(messages[0].folder.name, readonly=True)
-            for start in range(0, len(messages), PREFETCH_BATCH):
-                chunk = messages[start:start + PREFETCH_BATCH]
-                raws = conn.fetch_raw_many([m.uid for m in chunk])  # one round trip per chunk
-                for message in chunk:
-                    if message.uid in raws:
-                        _store_body(message, raws[message.uid])
-                        stored += 1
-    return stored
+    """Fetch the bodies not fetched yet (newest first), so that search finds words beyond the
+    preview in mail nobody opened (the history a first sync stored). Returns how many were stored."""
+    ids = list(Message.objects.filter(account=account, body__isnull=True, folder__isnull=False)
+               .order_by("-date", "-id").values_list("pk", flat=True)[:limit])
+    return message_bodies_fetch(message_ids=ids)
 
 
 def message_mark_read_on_open(*, user, message: Message) -> None:
@@ -147,3 +133,30 @@ def attachments_zip(*, message: Message, attachments: list[Attachment]) -> bytes
         for name, attachment in zip(names, attachments, strict=True):
             archive.writestr(name, get_part_payload(raw, attachment.part_path))
     return buffer.getvalue()
+
+
+def message_bodies_fetch(*, message_ids: list[int]) -> int:
+    """Fetch and store the bodies of these messages that have none yet: one connection per
+    account, one FETCH per 50 messages. A message the server no longer has is skipped (it is
+    detached by the next pass). Idempotent. Returns how many were stored."""
+    pending = list(Message.objects.filter(pk__in=message_ids, body__isnull=True, folder__isnull=False)
+                   .select_related("folder", "account").order_by("account_id", "folder_id", "uid"))
+    stored = 0
+    by_account: dict[int, list[Message]] = {}
+    for message in pending:
+        by_account.setdefault(message.account_id, []).append(message)
+    for messages in by_account.values():
+        with open_connection(messages[0].account) as conn:
+            by_folder: dict[int, list[Message]] = {}
+            for message in messages:
+                by_folder.setdefault(message.folder_id, []).append(message)
+            for folder_messages in by_folder.values():
+                conn.select(folder_messages[0].folder.name, readonly=True)
+                for start in range(0, len(folder_messages), PREFETCH_BATCH):
+                    chunk = folder_messages[start:start + PREFETCH_BATCH]
+                    raws = conn.fetch_raw_many([m.uid for m in chunk])
+                    for message in chunk:
+                        if message.uid in raws:
+                            _store_body(message, raws[message.uid])
+                            stored += 1
+    return stored

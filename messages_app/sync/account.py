@@ -2,7 +2,11 @@
 
 Connection drops are retried with backoff inside the pass; a refused password marks the
 account and stops retrying until the user fixes it; other folder errors are recorded on the
-folder and the pass goes on with the next one.
+folder and the pass goes on with the next one. A full pass in which every folder synced ends by
+settling the rows that were detached (sync/identity.py).
+
+The connection comes from the caller (`connect`): sync/ knows nothing of credentials or of
+services/ (services/sync.py is the one entry point that wires them).
 """
 
 import logging
@@ -12,12 +16,13 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from messages_app.arrival.pipeline import DrainResult
 from messages_app.exceptions import TRANSIENT_ERRORS, AuthFailed, MailError
 from messages_app.gateways import imap as imap_gateway
 from messages_app.models import Folder, MailAccount
-from messages_app.services.endpoints import imap_config_for
 from messages_app.sync.engine import FolderResult, sync_folder
 from messages_app.sync.folders import reconcile_folders
+from messages_app.sync.identity import settle_detached
 from messages_app.sync.lock import AccountLock, account_lock
 from messages_app.sync.pending import replay_pending_actions
 
@@ -31,21 +36,26 @@ class AccountResult:
     account_id: int
     folders: dict[str, FolderResult] = field(default_factory=dict)
     error: str = ""
+    # Genuinely new messages of this pass (those with an arrival marker).
     new_message_ids: list[int] = field(default_factory=list)
+    settled: dict[str, int] = field(default_factory=dict)
+    arrivals: DrainResult = field(default_factory=DrainResult)  # filled by services.sync
 
     @property
     def new(self) -> int:
         return sum(r.new for r in self.folders.values())
 
-
-def open_connection(account: MailAccount) -> imap_gateway.ImapConnection:
-    conn = imap_gateway.connect(imap_config_for(account))
-    conn.enable_qresync()
-    return conn
+    @property
+    def stored_history(self) -> int:
+        """Rows stored that are not new mail (first sync, backfill): their bodies are prefetched
+        in the background for search."""
+        return max(self.new - len(self.new_message_ids) - sum(r.rehomed for r in self.folders.values()), 0)
 
 
 def _run_pass(conn, account: MailAccount, lock: AccountLock | None, folder_name: str | None,
               result: AccountResult) -> None:
+    first_sync = not account.initial_sync_done
+    folder_errors = 0
     replay_pending_actions(conn, account)
     infos = conn.list_folders(with_status=True)
     folders = reconcile_folders(account, conn, infos)
@@ -71,42 +81,49 @@ def _run_pass(conn, account: MailAccount, lock: AccountLock | None, folder_name:
                 continue
             try:
                 outcome = sync_folder(conn, folder, status=statuses.get(folder.name), max_backfill_batches=limit,
-                                      on_progress=progressed)
+                                      first_sync=first_sync, on_progress=progressed)
             except (*TRANSIENT_ERRORS, AuthFailed):
                 raise
             except MailError as exc:
                 Folder.objects.filter(pk=folder.pk).update(last_error=exc.user_message())
                 logger.warning("folder %s of account %s: %s", folder.pk, account.pk, exc)
+                folder_errors += 1
                 continue
+            result.new_message_ids.extend(outcome.arrival_ids)
             previous = result.folders.get(folder.name)
             if previous:
                 outcome.new += previous.new
                 outcome.changed += previous.changed
                 outcome.removed += previous.removed
+                outcome.rehomed += previous.rehomed
             result.folders[folder.name] = outcome
             if lock and rounds == 0 and not outcome.skipped:
                 lock.progress(folders_done=done)
     # Folders skipped because LIST-STATUS proved them unchanged were still checked just now.
     skipped = [f.pk for f in folders if f.name in result.folders and result.folders[f.name].skipped]
     Folder.objects.filter(pk__in=skipped).update(last_synced=timezone.now(), last_error="")
+    if not folder_name and not folder_errors:
+        result.settled = settle_detached(account)
 
 
-def sync_account(account_id: int, *, folder_name: str | None = None,
-                 connection: imap_gateway.ImapConnection | None = None,
+def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gateway.ImapConnection],
+                 folder_name: str | None = None,
+                 connection: imap_gateway.ImapConnection | None = None, wait_seconds: float = 0,
                  sleep: Callable[[float], None] = time.sleep) -> AccountResult:
-    """One complete pass over an account (or one folder of it). Raises SyncBusy if another
+    """One complete pass over an account (or one folder of it), over `connection` or a new one
+    from `connect` (which must return a logged-in connection). Raises SyncBusy if another
     process is syncing the account, and MailError when the pass could not complete."""
     account = MailAccount.objects.select_related("owner").get(pk=account_id)
     result = AccountResult(account_id=account.pk)
     if account.auth_failed:
         result.error = account.sync_error
         return result
-    with account_lock(account.pk) as lock:
+    with account_lock(account.pk, wait_seconds=wait_seconds) as lock:
         attempts = 0
         while True:
             conn = None
             try:
-                conn = connection or open_connection(account)
+                conn = connection or connect(account)
                 _run_pass(conn, account, lock, folder_name, result)
                 break
             except TRANSIENT_ERRORS as exc:

@@ -6,11 +6,17 @@ Cursor invariants (all moved in the same transaction as the rows they describe):
 - `backfill_below_uid`: None before the first batch; older messages below it are still to fetch
   (the first sync goes newest first so a big mailbox is usable at once); 0 once complete.
 - `highest_modseq`: flag changes up to it are applied (CONDSTORE servers).
+- `arrival_floor_uid`: set at the folder's first SELECT (its UIDNEXT when the account's first sync
+  is under way, 1 for a folder that appeared later) and at a rebuild; a stored message at or above
+  it that matches no row of the account is genuinely new and gets an arrival marker in the same
+  transaction as its row (store.py, arrival/markers.py).
+- A UID the server no longer has detaches its row rather than deleting it (store.remove_messages);
+  identity.settle_detached decides its fate at the end of a full pass.
 """
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
@@ -33,6 +39,13 @@ class FolderResult:
     skipped: bool = False
     rebuilt: bool = False
     backfill_pending: bool = False
+    rehomed: int = 0
+    arrival_ids: list[int] = field(default_factory=list)
+
+    def add_batch(self, outcome: store.BatchOutcome) -> int:
+        self.rehomed += outcome.rehomed
+        self.arrival_ids.extend(outcome.arrival_ids)
+        return outcome.stored
 
 
 def uid_set_string(uids: list[int]) -> str:
@@ -72,21 +85,23 @@ def _save_cursor(folder: Folder, **fields) -> None:
 
 
 def _rebuild(folder: Folder, select: SelectInfo) -> None:
-    """UIDVALIDITY changed: the cached UIDs mean nothing any more; start the folder over."""
+    """UIDVALIDITY changed: the cached UIDs mean nothing any more; start the folder over. Its rows
+    are detached, not deleted: the same mail coming back under new UIDs re-homes them, and none
+    of it counts as new (the floor moves to the new UIDNEXT)."""
     logger.info("folder %s: UIDVALIDITY %s -> %s, rebuilding", folder.pk, folder.uidvalidity, select.uidvalidity)
     with transaction.atomic():
         store.remove_messages(folder, list(Message.objects.filter(folder=folder).values_list("uid", flat=True)))
         PendingAction.objects.filter(folder=folder).delete()
         _save_cursor(folder, uidvalidity=select.uidvalidity, last_seen_uid=0, backfill_below_uid=None,
-                     highest_modseq=None, uidnext=0)
+                     highest_modseq=None, uidnext=0, arrival_floor_uid=select.uidnext or 1)
 
 
-def _store_batch(conn: ImapConnection, folder: Folder, uids: list[int], **cursor) -> int:
+def _store_batch(conn: ImapConnection, folder: Folder, uids: list[int], result: FolderResult, **cursor) -> int:
     fetched = conn.fetch_meta(uid_set_string(uids))
     with transaction.atomic():
-        stored = store.store_new_messages(folder, fetched)
+        outcome = store.store_new_messages(folder, fetched)
         _save_cursor(folder, **cursor)
-    return stored
+    return result.add_batch(outcome)
 
 
 def _sync_known(conn: ImapConnection, folder: Folder, select: SelectInfo, pass_started: datetime) -> tuple[int, int]:
@@ -112,7 +127,8 @@ def _sync_known(conn: ImapConnection, folder: Folder, select: SelectInfo, pass_s
     return changed, removed
 
 
-def _fetch_new(conn: ImapConnection, folder: Folder, select: SelectInfo, on_progress: Callable[[int], None]) -> int:
+def _fetch_new(conn: ImapConnection, folder: Folder, select: SelectInfo, on_progress: Callable[[int], None],
+               result: FolderResult) -> int:
     """Messages above last_seen_uid, oldest first; on the very first pass, only the newest batch."""
     if select.uidnext and folder.last_seen_uid >= select.uidnext - 1 and folder.backfill_below_uid is not None:
         return 0
@@ -124,18 +140,19 @@ def _fetch_new(conn: ImapConnection, folder: Folder, select: SelectInfo, on_prog
             _save_cursor(folder, backfill_below_uid=0, last_seen_uid=max(select.uidnext - 1, 0))
             return 0
         newest = uids[-BATCH_SIZE:]
-        stored = _store_batch(conn, folder, newest, last_seen_uid=newest[-1], backfill_below_uid=newest[0])
+        stored = _store_batch(conn, folder, newest, result, last_seen_uid=newest[-1], backfill_below_uid=newest[0])
         on_progress(stored)
         return stored
     stored = 0
     for start in range(0, len(uids), BATCH_SIZE):
         chunk = uids[start:start + BATCH_SIZE]
-        stored += _store_batch(conn, folder, chunk, last_seen_uid=chunk[-1])
+        stored += _store_batch(conn, folder, chunk, result, last_seen_uid=chunk[-1])
         on_progress(len(chunk))
     return stored
 
 
-def _backfill(conn: ImapConnection, folder: Folder, max_batches: int | None, on_progress) -> tuple[int, bool]:
+def _backfill(conn: ImapConnection, folder: Folder, max_batches: int | None, on_progress,
+              result: FolderResult) -> tuple[int, bool]:
     """Older messages below backfill_below_uid, newest first. Returns (stored, still pending)."""
     below = folder.backfill_below_uid
     if not below or below <= 1:
@@ -148,14 +165,14 @@ def _backfill(conn: ImapConnection, folder: Folder, max_batches: int | None, on_
         if max_batches is not None and batches >= max_batches:
             return stored, True
         chunk, uids = uids[-BATCH_SIZE:], uids[:-BATCH_SIZE]
-        stored += _store_batch(conn, folder, chunk, backfill_below_uid=chunk[0] if uids else 0)
+        stored += _store_batch(conn, folder, chunk, result, backfill_below_uid=chunk[0] if uids else 0)
         on_progress(len(chunk))
         batches += 1
     _save_cursor(folder, backfill_below_uid=0)
     return stored, False
 
 
-def verify_folder(conn: ImapConnection, folder: Folder) -> tuple[int, int]:
+def verify_folder(conn: ImapConnection, folder: Folder, result: FolderResult | None = None) -> tuple[int, int]:
     """Compare the full UID sets with the server; fetch what is missing, drop what is gone."""
     conn.select(folder.name, readonly=True)
     server = conn.search_uids("1:*")
@@ -164,17 +181,20 @@ def verify_folder(conn: ImapConnection, folder: Folder) -> tuple[int, int]:
     local = store.local_uids(folder, below=top)
     missing = sorted(server - local)
     fetched = 0
+    result = result if result is not None else FolderResult()
     for start in range(0, len(missing), BATCH_SIZE):
         chunk = missing[start:start + BATCH_SIZE]
-        fetched += _store_batch(conn, folder, chunk)
+        fetched += _store_batch(conn, folder, chunk, result)
     with transaction.atomic():
         removed = store.remove_messages(folder, local - server)
     return fetched, removed
 
 
 def sync_folder(conn: ImapConnection, folder: Folder, *, status: dict | None = None,
-                max_backfill_batches: int | None = None,
+                max_backfill_batches: int | None = None, first_sync: bool = False,
                 on_progress: Callable[[int], None] = lambda n: None) -> FolderResult:
+    """One pass over one folder. `first_sync`: the account's first sync is under way, so what the
+    folder holds now is history (not new mail) when the folder is seen for the first time."""
     result = FolderResult()
     if not folder.is_selectable:
         return result
@@ -188,9 +208,11 @@ def sync_folder(conn: ImapConnection, folder: Folder, *, status: dict | None = N
         result.rebuilt = True
     elif folder.uidvalidity is None:
         _save_cursor(folder, uidvalidity=select.uidvalidity)
+    if folder.arrival_floor_uid is None:
+        _save_cursor(folder, arrival_floor_uid=(select.uidnext or 1) if first_sync else 1)
     result.changed, result.removed = _sync_known(conn, folder, select, pass_started)
-    result.new = _fetch_new(conn, folder, select, on_progress)
-    backfilled, result.backfill_pending = _backfill(conn, folder, max_backfill_batches, on_progress)
+    result.new = _fetch_new(conn, folder, select, on_progress, result)
+    backfilled, result.backfill_pending = _backfill(conn, folder, max_backfill_batches, on_progress, result)
     result.new += backfilled
     # Compare like with like: the rows below the SELECT's UIDNEXT against its EXISTS (mail that
     # arrived after SELECT is already stored above it and must not look like a discrepancy).
@@ -200,7 +222,7 @@ def sync_folder(conn: ImapConnection, folder: Folder, *, status: dict | None = N
     if not result.backfill_pending and snapshot_rows.count() != select.exists:
         # Counts disagree although every step succeeded (a server without QRESYNC expunged):
         # settle it by comparing UID sets.
-        fetched, removed = verify_folder(conn, folder)
+        fetched, removed = verify_folder(conn, folder, result)
         result.new += fetched
         result.removed += removed
     # The SELECT-time values, never later ones: a change made after SELECT must still be seen

@@ -1,11 +1,24 @@
-"""The per-account sync lock (see models.SyncLock)."""
+"""The per-account sync lock (see models.SyncLock).
 
+Invariants:
+- At most one holder: the claim is a conditional UPDATE (free or lapsed) checked by its rowcount.
+- A short lease (MAIL_SYNC_LOCK_SECONDS, about a minute): the holder renews it between batches
+  and a heartbeat thread renews it during long server commands, so a killed holder's claim lapses
+  within a lease and the account is never blocked for long.
+- Only the holder's token can renew or release it.
+"""
+
+import os
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -15,16 +28,29 @@ from messages_app.models import SyncLock
 class SyncBusy(Exception):
     """Another process holds this account's sync lock."""
 
+    def __init__(self, account_id: int, holder: str = "", until: datetime | None = None):
+        self.account_id = account_id
+        self.holder = holder
+        self.until = until
+        detail = f" by {holder}" if holder else ""
+        if until is not None:
+            detail += f" until {until.isoformat(timespec='seconds')} unless renewed"
+        super().__init__(f"account {account_id} is being synced{detail}")
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.MAIL_SYNC_LOCK_SECONDS)
+
 
 class AccountLock:
     def __init__(self, account_id: int, token: str):
         self.account_id = account_id
         self.token = token
 
-    def extend(self) -> None:
-        """Push the expiry forward; a long first sync calls this between batches."""
-        SyncLock.objects.filter(pk=self.account_id, holder=self.token).update(
-            expires_at=timezone.now() + timedelta(seconds=settings.MAIL_SYNC_LOCK_SECONDS))
+    def extend(self) -> bool:
+        """Push the expiry forward; False if the claim was lost (it lapsed and someone took it)."""
+        return SyncLock.objects.filter(pk=self.account_id, holder=self.token).update(
+            expires_at=timezone.now() + lease()) == 1
 
     def add_messages_done(self, count: int) -> None:
         SyncLock.objects.filter(pk=self.account_id, holder=self.token).update(messages_done=F("messages_done") + count)
@@ -33,22 +59,64 @@ class AccountLock:
         SyncLock.objects.filter(pk=self.account_id, holder=self.token).update(**counts)
 
 
+def holder_name() -> str:
+    return f"{socket.gethostname()} pid {os.getpid()}"
+
+
 def _claim(account_id: int, token: str) -> bool:
     SyncLock.objects.bulk_create([SyncLock(account_id=account_id)], ignore_conflicts=True)
     now = timezone.now()
     claimed = SyncLock.objects.filter(
         Q(pk=account_id) & (Q(expires_at__isnull=True) | Q(expires_at__lt=now))
-    ).update(holder=token, expires_at=now + timedelta(seconds=settings.MAIL_SYNC_LOCK_SECONDS),
+    ).update(holder=token, holder_name=holder_name()[:200], claimed_at=now, expires_at=now + lease(),
              folders_total=0, folders_done=0, messages_total=0, messages_done=0)
     return claimed == 1
 
 
+def current_holder(account_id: int) -> tuple[str, datetime | None]:
+    row = SyncLock.objects.filter(pk=account_id).values("holder_name", "expires_at").first()
+    if not row or row["expires_at"] is None or row["expires_at"] < timezone.now():
+        return "", None
+    return row["holder_name"], row["expires_at"]
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the lease every third of it while the pass waits on the server."""
+
+    def __init__(self, lock: AccountLock):
+        super().__init__(name=f"sync-lock-{lock.account_id}", daemon=True)
+        self.lock = lock
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        interval = max(settings.MAIL_SYNC_LOCK_SECONDS / 3, 1)
+        try:
+            while not self.stopped.wait(interval):
+                self.lock.extend()
+        finally:
+            db_connection.close()  # this thread's own connection
+
+
 @contextmanager
-def account_lock(account_id: int) -> Iterator[AccountLock]:
+def account_lock(account_id: int, *, wait_seconds: float = 0, poll_seconds: float = 1.0) -> Iterator[AccountLock]:
+    """Hold the account's lock for the block; wait up to `wait_seconds` for a busy one."""
     token = f"{uuid.uuid4()}"
-    if not _claim(account_id, token):
-        raise SyncBusy(f"account {account_id} is being synced by another worker")
+    deadline = time.monotonic() + wait_seconds
+    while not _claim(account_id, token):
+        if time.monotonic() >= deadline:
+            raise SyncBusy(account_id, *current_holder(account_id))
+        time.sleep(poll_seconds)
+    lock = AccountLock(account_id, token)
+    heartbeat = _Heartbeat(lock)
+    # Inside a caller's transaction (the tests') the claim is not visible to the heartbeat's own
+    # connection, and SQLite in memory is one database per connection: nothing to renew there.
+    if not db_connection.in_atomic_block and not (db_connection.vendor == "sqlite"
+                                                   and db_connection.is_in_memory_db()):
+        heartbeat.start()
     try:
-        yield AccountLock(account_id, token)
+        yield lock
     finally:
-        SyncLock.objects.filter(pk=account_id, holder=token).update(holder="", expires_at=None)
+        heartbeat.stopped.set()
+        if heartbeat.is_alive():
+            heartbeat.join(timeout=5)
+        SyncLock.objects.filter(pk=account_id, holder=token).update(holder="", holder_name="", expires_at=None)

@@ -14,6 +14,7 @@ from messages_app.exceptions import TRANSIENT_ERRORS, MailError
 from messages_app.gateways.imap import ImapConnection
 from messages_app.models import Folder, MailAccount, Message, PendingAction
 from messages_app.sync import store
+from messages_app.sync.identity import forget_deleted
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,7 @@ def apply_action(conn: ImapConnection, folder: Folder, uids: list[int], kind: st
         _mirror_move(folder, destination, uids, mapping)
     elif kind == PendingActionKind.DELETE:
         conn.delete_permanently(uids)
-        with transaction.atomic():
-            store.remove_messages(folder, uids)
+        forget_deleted(folder, uids)
     else:
         raise ValueError(f"unknown action {kind!r}")
 

@@ -2,23 +2,33 @@
 
 Every function here runs inside the caller's transaction, which also moves the folder cursor:
 a crash anywhere leaves either the whole batch with its cursor, or neither.
+
+Identity: a message keeps its row. A UID the server no longer has *detaches* the row (no folder,
+no UID) instead of deleting it; a fetched message whose content key (`dedup_key`) matches a
+detached row of the account re-homes that row, with its body, attachments and whatever refers to
+it. Only rows that match nothing are inserted, and only those at or above the folder's arrival
+floor get an arrival marker (arrival/markers.py). sync/identity.py settles the rows still
+detached at the end of a full pass.
 """
 
 import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import connection
 from django.db.models import Q
 
+from messages_app.arrival.markers import is_genuinely_new, write_markers
 from messages_app.gateways.imap import FetchedMeta
 from messages_app.models import Folder, Message
 from messages_app.sync.headers import parse_header_block
-from messages_app.sync.threads import assign_threads, thread_message_removed
+from messages_app.sync.threads import assign_threads
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CHUNK = 900  # stays under SQLite's bound-parameter limit
 _ATTACHMENT_TYPES = ("multipart/mixed", "multipart/report", "application/", "multipart/signed")
 
 
@@ -80,34 +90,126 @@ def build_message(folder: Folder, meta: FetchedMeta) -> Message:
         auto_submitted=headers.auto_submitted[:64],
         precedence=headers.precedence[:32],
         has_attachments=content_type.startswith(_ATTACHMENT_TYPES),
+        **_lifecycle_headers(headers),
         **flags_to_fields(meta.flags),
     )
 
 
-def store_new_messages(folder: Folder, fetched: list[FetchedMeta]) -> int:
-    """Insert rows for fetched messages (ignoring UIDs already stored) and thread them."""
+def _h(headers, name):  # TEMP until the mime/ header summary lands
+    return getattr(headers, name, [] if name == "reply_to" else "")
+
+
+def _lifecycle_headers(headers) -> dict:
+    """The headers filters, out-of-office and PEC read, cut to their columns."""
+    return {
+        "reply_to": [list(pair) for pair in _h(headers, "reply_to")[:20]],
+        "sender_name": _h(headers, "sender_name")[:255],
+        "sender_addr": _h(headers, "sender_addr")[:320],
+        "return_path": _h(headers, "return_path")[:320],
+        "delivered_to": _h(headers, "delivered_to")[:320],
+        "x_auto_response_suppress": _h(headers, "x_auto_response_suppress")[:255],
+        "x_autoreply": _h(headers, "x_autoreply")[:64],
+        "list_unsubscribe": _h(headers, "list_unsubscribe")[:2000],
+        "list_unsubscribe_post": _h(headers, "list_unsubscribe_post")[:255],
+        "x_spam_flag": _h(headers, "x_spam_flag")[:64],
+        "importance": _h(headers, "importance")[:32],
+        "x_ricevuta": _h(headers, "x_ricevuta")[:64],
+        "x_trasporto": _h(headers, "x_trasporto")[:64],
+        "x_riferimento_message_id": _h(headers, "x_riferimento_message_id")[:998],
+        "x_tiporicevuta": _h(headers, "x_tiporicevuta")[:64],
+        "x_verificasicurezza": _h(headers, "x_verificasicurezza")[:64],
+        "address_defects": bool(getattr(headers, "address_defects", False)),
+    }
+
+
+@dataclass
+class BatchOutcome:
+    inserted: int = 0
+    rehomed: int = 0
+    arrivals: int = 0
+    arrival_ids: list[int] = field(default_factory=list)
+
+    @property
+    def stored(self) -> int:
+        return self.inserted + self.rehomed
+
+
+def store_new_messages(folder: Folder, fetched: list[FetchedMeta]) -> BatchOutcome:
+    """Store fetched messages (ignoring UIDs already stored): re-home the detached rows they
+    match, insert and thread the rest, and mark the genuinely new ones."""
+    outcome = BatchOutcome()
     if not fetched:
-        return 0
+        return outcome
     fetched_uids = [meta.uid for meta in fetched]
     existing = set(Message.objects.filter(folder=folder, uid__in=fetched_uids).values_list("uid", flat=True))
     rows = [build_message(folder, meta) for meta in fetched if meta.uid not in existing]
     if not rows:
-        return 0
-    assign_threads(folder.account.owner_id, rows)  # before the insert: no second write per row
-    insert_messages(rows)
-    return len(rows)
+        return outcome
+    rows, outcome.rehomed = _rehome_detached(folder, rows)
+    known_elsewhere = _keys_known_elsewhere(folder, rows)
+    if rows:
+        assign_threads(folder.account.owner_id, rows)  # before the insert: no second write per row
+        insert_messages(rows)
+        new_rows = [row for row in rows if row.dedup_key not in known_elsewhere]
+        outcome.arrivals = write_markers(folder, new_rows)
+        outcome.arrival_ids = [row.pk for row in new_rows if is_genuinely_new(folder, row.uid)]
+    outcome.inserted = len(rows)
+    return outcome
+
+
+def _rehome_detached(folder: Folder, rows: list[Message]) -> tuple[list[Message], int]:
+    """Give detached rows of the account that match fetched messages their new place; return the
+    rows still to insert. Costs one indexed EXISTS when the account has nothing detached."""
+    detached = Message.objects.filter(account_id=folder.account_id, folder__isnull=True)
+    if not detached.exists():
+        return rows, 0
+    keys = list({row.dedup_key for row in rows})
+    waiting: dict[str, list[int]] = defaultdict(list)
+    for start in range(0, len(keys), _CHUNK):
+        for pk, key in detached.filter(dedup_key__in=keys[start:start + _CHUNK]).order_by("id").values_list(
+                "id", "dedup_key"):
+            waiting[key].append(pk)
+    remaining, rehomed = [], 0
+    for row in rows:
+        if waiting.get(row.dedup_key):
+            pk = waiting[row.dedup_key].pop(0)
+            Message.objects.filter(pk=pk).update(
+                folder=folder, uid=row.uid, modseq=row.modseq, internal_date=row.internal_date,
+                **{column: getattr(row, column) for column in _FLAG_COLUMNS})
+            rehomed += 1
+        else:
+            remaining.append(row)
+    return remaining, rehomed
+
+
+def _keys_known_elsewhere(folder: Folder, rows: list[Message]) -> set[str]:
+    """Content keys of would-be-new rows that the account already holds in another folder: a copy
+    or a move by another client (seen at its destination first), not new mail."""
+    keys = list({row.dedup_key for row in rows if is_genuinely_new(folder, row.uid)})
+    known: set[str] = set()
+    for start in range(0, len(keys), _CHUNK):
+        known |= set(Message.objects.filter(account_id=folder.account_id, dedup_key__in=keys[start:start + _CHUNK])
+                     .exclude(folder=folder).values_list("dedup_key", flat=True))
+    return known
 
 
 def insert_messages(rows: list[Message]) -> None:
-    """Insert new rows. On PostgreSQL through COPY, three to four times faster than a multi-row
-    INSERT for the thousand-row batches of a first sync; elsewhere bulk_create."""
+    """Insert new rows and set their ids. On PostgreSQL through COPY, three to four times faster
+    than a multi-row INSERT for the thousand-row batches of a first sync, with the ids taken from
+    the sequence beforehand (COPY returns none); elsewhere bulk_create (RETURNING)."""
     if connection.vendor != "postgresql":
         Message.objects.bulk_create(rows, batch_size=1000)
         return
-    fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
+    table_name = Message._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [table_name, len(rows)])
+        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
+            row.pk = pk
+    fields = list(Message._meta.concrete_fields)
     json_columns = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(Message._meta.db_table)
+    table = connection.ops.quote_name(table_name)
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([json.dumps(getattr(row, f.attname)) if f.attname in json_columns
@@ -144,14 +246,13 @@ def apply_flag_changes(folder: Folder, server_flags: dict[int, tuple], *, skip_u
 
 
 def remove_messages(folder: Folder, uids: Iterable[int]) -> int:
+    """The server no longer has these UIDs in this folder: detach their rows (see the module
+    docstring); a later batch may find them elsewhere, the end of the pass settles the rest."""
     uids = list(uids)
     removed = 0
-    touched_threads: set[int] = set()
     for start in range(0, len(uids), 5000):
-        doomed = Message.objects.filter(folder=folder, uid__in=uids[start:start + 5000])
-        touched_threads |= set(doomed.exclude(thread=None).values_list("thread_id", flat=True))
-        removed += doomed.delete()[1].get("messages_app.Message", 0)
-    thread_message_removed(touched_threads)
+        removed += Message.objects.filter(folder=folder, uid__in=uids[start:start + 5000]).update(
+            folder=None, uid=None, modseq=None)
     return removed
 
 

@@ -6,12 +6,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from messages_app.arrival.pipeline import failures as arrival_failures
 from messages_app.exceptions import MailError
 from messages_app.models import Folder, SyncLock
 from messages_app.selectors import folder_status_rows, mail_account_get
-from messages_app.sync.account import open_connection
-from messages_app.sync.engine import verify_folder
-from messages_app.sync.lock import SyncBusy, account_lock
+from messages_app.services.sync import folder_verify
+from messages_app.sync.lock import SyncBusy
 
 
 @login_required
@@ -21,6 +21,7 @@ def sync_health(request, pk: int):
         "account": account,
         "rows": folder_status_rows(account_id=account.pk),
         "folders": {f.name: f for f in Folder.objects.filter(account=account)},
+        "arrival_failures": arrival_failures([account.pk]),
     })
 
 
@@ -30,8 +31,7 @@ def sync_verify(request, pk: int, folder_id: int):
     account = mail_account_get(request.user, pk)
     folder = get_object_or_404(Folder, pk=folder_id, account=account)
     try:
-        with account_lock(account.pk), open_connection(account) as conn:
-            fetched, removed = verify_folder(conn, folder)
+        fetched, removed = folder_verify(account=account, folder=folder)
     except SyncBusy:
         messages.info(request, _("A sync of this account is running: try again in a moment."))
     except MailError as exc:

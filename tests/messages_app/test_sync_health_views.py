@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from messages_app.models import Folder, Message, SyncLock
-from messages_app.sync.account import sync_account
+from messages_app.services.sync import account_sync
 from tests.conftest import account_on
 from tests.messages_app.sync.mailgen import make_message
 
@@ -11,7 +11,7 @@ from tests.messages_app.sync.mailgen import make_message
 def test_health_lists_each_folder_with_server_and_local_counts(owner_client, owner, mail_user):
     mail_user.dovecot.append(mail_user.login, "INBOX", make_message("Uno"))
     account = account_on(owner, mail_user)
-    sync_account(account.pk)
+    account_sync(account.pk)
     page = owner_client.get(reverse("messages_app:sync_health", args=[account.pk])).content.decode()
     for name in ("INBOX", "Sent", "Trash", "Junk", "Drafts"):
         assert f'data-folder="{name}"' in page
@@ -22,7 +22,7 @@ def test_verify_fetches_what_is_missing_and_drops_what_is_gone(owner_client, own
     for i in range(3):
         mail_user.dovecot.append(mail_user.login, "INBOX", make_message(f"M{i}"))
     account = account_on(owner, mail_user)
-    sync_account(account.pk)
+    account_sync(account.pk)
     inbox = Folder.objects.get(account=account, name="INBOX")
     Message.objects.filter(folder=inbox, uid=2).delete()  # a "silent" gap
     ghost = Message.objects.get(folder=inbox, uid=3)
@@ -44,14 +44,14 @@ def test_progress_fragment_shows_the_running_first_sync(owner_client, owner, mai
 
 def test_progress_polling_stops_once_the_first_sync_is_done(owner_client, owner, mail_user):
     account = account_on(owner, mail_user)
-    sync_account(account.pk)
+    account_sync(account.pk)
     response = owner_client.get(reverse("messages_app:sync_progress", args=[account.pk]))
     assert response.status_code == 286
 
 
 def test_another_user_gets_404_on_health_verify_and_progress(client, colleague, owner, mail_user):
     account = account_on(owner, mail_user)
-    sync_account(account.pk)
+    account_sync(account.pk)
     inbox = Folder.objects.get(account=account, name="INBOX")
     client.force_login(colleague)
     assert client.get(reverse("messages_app:sync_health", args=[account.pk])).status_code == 404

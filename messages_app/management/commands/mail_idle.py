@@ -6,7 +6,7 @@ import threading
 from django.core.management.base import BaseCommand
 
 from messages_app.models import MailAccount
-from messages_app.sync.idle import run_listeners
+from messages_app.services.idle_listener import run_listeners
 
 RESCAN_SECONDS = 30
 

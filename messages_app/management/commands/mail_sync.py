@@ -1,10 +1,11 @@
-"""mail_sync [--account ID | --user USERNAME | --all] [--folder NAME]: one synchronous pass."""
+"""mail_sync [--account ID | --user USERNAME | --all] [--folder NAME] [--wait SECONDS]: one
+synchronous pass, including what follows new mail (the arrival pipeline), in this process."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from messages_app.exceptions import MailError
 from messages_app.models import MailAccount
-from messages_app.sync.account import sync_account
+from messages_app.services.sync import account_sync
 from messages_app.sync.lock import SyncBusy
 
 
@@ -17,8 +18,12 @@ class Command(BaseCommand):
         target.add_argument("--user")
         target.add_argument("--all", action="store_true")
         parser.add_argument("--folder", help="only this folder (full IMAP name)")
+        parser.add_argument("--wait", type=float, nargs="?", const=300.0, default=0.0, metavar="SECONDS",
+                            help="wait for a busy account's lock (default 300 s when given without a value)")
 
-    def handle(self, *args, account=None, user=None, all=False, folder=None, **options):  # noqa: A002
+    def handle(self, *args, account=None, user=None, all=False, folder=None, wait=0.0, **options):  # noqa: A002
+        if wait < 0:
+            raise CommandError("--wait takes a number of seconds, 0 or more")
         accounts = MailAccount.objects.order_by("id")
         if account is not None:
             accounts = accounts.filter(pk=account)
@@ -30,9 +35,9 @@ class Command(BaseCommand):
         failures = []
         for account_id in ids:
             try:
-                result = sync_account(account_id, folder_name=folder)
+                result = account_sync(account_id, folder_name=folder, wait_seconds=wait)
             except SyncBusy as exc:
-                failures.append(f"account {account_id}: {exc}")
+                failures.append(f"{exc} (use --wait to wait for it)")
                 continue
             except MailError as exc:
                 failures.append(f"account {account_id}: {exc.user_message()}")
@@ -42,7 +47,13 @@ class Command(BaseCommand):
                 continue
             changed = sum(r.changed for r in result.folders.values())
             removed = sum(r.removed for r in result.folders.values())
-            self.stdout.write(f"account {account_id}: {len(result.folders)} folders, {result.new} new, "
-                              f"{changed} changed, {removed} removed")
+            line = (f"account {account_id}: {len(result.folders)} folders, {result.new} new, "
+                    f"{changed} changed, {removed} removed")
+            arrivals = result.arrivals
+            if arrivals.completed or arrivals.retrying or arrivals.failed:
+                line += (f"; arrivals: {arrivals.completed} done, {arrivals.retrying} to retry, "
+                         f"{arrivals.failed} failed")
+            self.stdout.write(line)
+            failures.extend(f"account {account_id}: {error}" for error in arrivals.errors)
         if failures:
             raise CommandError("; ".join(failures))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from messages_app.models import Message
-from messages_app.sync.account import open_connection, sync_account
+from messages_app.services.sync import account_sync, open_connection
 from messages_app.sync.parser import parse_message
 from tests.conftest import account_on
 from tests.corpus import SHARED_CORPUS
@@ -32,7 +32,7 @@ def test_every_corpus_message_syncs_and_opens(owner, mail_user, name, folder, mi
     mail_user.dovecot.write_maildir(mail_user.login, "INBOX", [(raw, "") for raw in raws])
     account = account_on(owner, mail_user)
 
-    result = sync_account(account.pk)
+    result = account_sync(account.pk)
 
     assert result.folders["INBOX"].new == len(files)
     stored = Message.objects.filter(account=account, folder__name="INBOX")

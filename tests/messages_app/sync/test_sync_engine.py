@@ -8,8 +8,8 @@ from django.core.management import call_command
 
 from messages_app.models import Folder, MailAccount, Message, Thread
 from messages_app.services.message_actions import message_delete, message_flags_set, message_move
+from messages_app.services.sync import account_sync, open_connection
 from messages_app.sync import engine
-from messages_app.sync.account import open_connection, sync_account
 from messages_app.sync.folders import reconcile_folders
 from tests.conftest import account_on
 from tests.messages_app.sync.mailgen import make_message
@@ -53,7 +53,7 @@ def seeded(owner, mail_user):
 
 def test_first_sync_creates_folders_with_roles_and_every_message(seeded):
     account, user = seeded
-    sync_account(account.pk)
+    account_sync(account.pk)
     roles = dict(Folder.objects.filter(account=account).exclude(role="").values_list("role", "name"))
     assert roles == {"inbox": "INBOX", "drafts": "Drafts", "sent": "Sent", "spam": "Junk", "trash": "Trash"}
     assert_in_step(user.dovecot, account, user.login)
@@ -64,18 +64,18 @@ def test_first_sync_creates_folders_with_roles_and_every_message(seeded):
 
 def test_a_pass_with_nothing_new_skips_every_folder(seeded):
     account, _user = seeded
-    sync_account(account.pk)
-    result = sync_account(account.pk)
+    account_sync(account.pk)
+    result = account_sync(account.pk)
     assert all(outcome.skipped for outcome in result.folders.values())
 
 
 def test_new_mail_flag_changes_and_expunges_on_the_server_reach_the_database(seeded):
     account, user = seeded
-    sync_account(account.pk)
+    account_sync(account.pk)
     user.dovecot.append(user.login, "INBOX", make_message("Nuovo ordine", minutes=30))
     user.dovecot.set_flags(user.login, "INBOX", 1, ["\\Seen", "\\Flagged", "$Label1"])
     user.dovecot.expunge(user.login, "INBOX", 2)
-    result = sync_account(account.pk)
+    result = account_sync(account.pk)
     assert result.folders["INBOX"].new == 1
     assert result.folders["INBOX"].removed == 1
     assert_in_step(user.dovecot, account, user.login)
@@ -83,19 +83,19 @@ def test_new_mail_flag_changes_and_expunges_on_the_server_reach_the_database(see
 
 def test_local_flag_changes_are_written_to_the_server(seeded, owner):
     account, user = seeded
-    sync_account(account.pk)
+    account_sync(account.pk)
     message = Message.objects.get(folder__name="INBOX", uid=1)
     message_flags_set(user=owner, message_ids=[message.pk], add=("\\Flagged", "\\Seen"))
     assert server_state(user.dovecot, user.login, "INBOX")[1] >= {"\\Flagged", "\\Seen"}
     message.refresh_from_db()
     assert message.is_flagged and message.is_seen
-    sync_account(account.pk)
+    account_sync(account.pk)
     assert_in_step(user.dovecot, account, user.login)
 
 
 def test_another_users_messages_are_untouched_by_actions(seeded, colleague):
     account, user = seeded
-    sync_account(account.pk)
+    account_sync(account.pk)
     message = Message.objects.get(folder__name="INBOX", uid=1)
     message_flags_set(user=colleague, message_ids=[message.pk], add=("\\Flagged",))
     assert "\\Flagged" not in server_state(user.dovecot, user.login, "INBOX")[1]
@@ -103,25 +103,25 @@ def test_another_users_messages_are_untouched_by_actions(seeded, colleague):
 
 def test_a_move_keeps_the_row_and_lands_on_the_server(seeded, owner):
     account, user = seeded
-    sync_account(account.pk)
+    account_sync(account.pk)
     message = Message.objects.get(folder__name="INBOX", uid=3)
     archive_name = "Archivio"
     user.dovecot.create_folder(user.login, archive_name)
-    sync_account(account.pk)
+    account_sync(account.pk)
     archive = Folder.objects.get(account=account, name=archive_name)
     message_move(user=owner, message_ids=[message.pk], destination=archive)
     assert len(server_state(user.dovecot, user.login, archive_name)) == 1
     assert 3 not in server_state(user.dovecot, user.login, "INBOX")
     moved = Message.objects.get(pk=message.pk)  # same row: thread and links stay
     assert moved.folder_id == archive.pk
-    sync_account(account.pk)
+    account_sync(account.pk)
     assert_in_step(user.dovecot, account, user.login, archive_name)
     assert_in_step(user.dovecot, account, user.login)
 
 
 def test_delete_goes_to_trash_and_from_trash_for_good(seeded, owner):
     account, user = seeded
-    sync_account(account.pk)
+    account_sync(account.pk)
     message = Message.objects.get(folder__name="INBOX", uid=4)
     message_delete(user=owner, message_ids=[message.pk])
     assert len(server_state(user.dovecot, user.login, "Trash")) == 1
@@ -134,11 +134,11 @@ def test_delete_goes_to_trash_and_from_trash_for_good(seeded, owner):
 
 def test_a_uidvalidity_reset_rebuilds_the_folder(seeded):
     account, user = seeded
-    sync_account(account.pk)
+    account_sync(account.pk)
     old_validity = Folder.objects.get(account=account, name="INBOX").uidvalidity
     user.dovecot.recreate_folder(user.login, "INBOX")
     user.dovecot.append(user.login, "INBOX", make_message("Dopo il reset"))
-    result = sync_account(account.pk)
+    result = account_sync(account.pk)
     assert result.folders["INBOX"].rebuilt
     folder = Folder.objects.get(account=account, name="INBOX")
     assert folder.uidvalidity != old_validity
@@ -149,27 +149,27 @@ def test_folders_created_renamed_and_deleted_on_the_server_are_picked_up(seeded)
     account, user = seeded
     user.dovecot.create_folder(user.login, "Clienti")
     user.dovecot.append(user.login, "Clienti", make_message("Contratto"))
-    sync_account(account.pk)
+    account_sync(account.pk)
     folder = Folder.objects.get(account=account, name="Clienti")
     user.dovecot.rename_folder(user.login, "Clienti", "Clienti 2026")
     user.dovecot.create_folder(user.login, "Fornitori")
-    sync_account(account.pk)
+    account_sync(account.pk)
     renamed = Folder.objects.get(account=account, name="Clienti 2026")
     assert renamed.pk == folder.pk  # same UIDVALIDITY: a rename, rows kept
     assert Message.objects.filter(folder=renamed).count() == 1
     user.dovecot.delete_folder(user.login, "Fornitori")
-    sync_account(account.pk)
+    account_sync(account.pk)
     assert not Folder.objects.filter(account=account, name="Fornitori").exists()
 
 
 def test_a_refused_password_marks_the_account_and_stops_retrying(owner, mail_user):
     account = account_on(owner, mail_user, password="not-the-password")
     with pytest.raises(Exception, match="AuthFailed|refused|Authentication"):
-        sync_account(account.pk)
+        account_sync(account.pk)
     account.refresh_from_db()
     assert account.auth_failed
     assert "Password refused" in account.sync_error or "Password rifiutata" in account.sync_error
-    assert sync_account(account.pk).folders == {}  # not retried until the user fixes it
+    assert account_sync(account.pk).folders == {}  # not retried until the user fixes it
 
 
 def test_threads_join_across_folders_and_when_the_parent_arrives_late(seeded):
@@ -179,10 +179,10 @@ def test_threads_join_across_folders_and_when_the_parent_arrives_late(seeded):
     user.dovecot.append(user.login, "Sent", make_message("Re: Preventivo", sender="owner@crm.test",
                                                          message_id=reply_id, in_reply_to=root_id,
                                                          references=[root_id], minutes=60))
-    sync_account(account.pk)
+    account_sync(account.pk)
     user.dovecot.append(user.login, "INBOX", make_message("Preventivo", message_id=root_id, minutes=50))
     user.dovecot.append(user.login, "INBOX", make_message("R: Preventivo", minutes=70))  # no references
-    sync_account(account.pk)
+    account_sync(account.pk)
     reply = Message.objects.get(message_id=reply_id)
     root = Message.objects.get(message_id=root_id)
     by_subject = Message.objects.get(subject="R: Preventivo")
@@ -209,7 +209,7 @@ def test_mail_status_json_matches_the_server(seeded):
 
 def test_mail_status_lists_the_special_folders_for_a_user(seeded):
     account, _user = seeded
-    sync_account(account.pk)
+    account_sync(account.pk)
     out = io.StringIO()
     call_command("mail_status", "--user", "owner", "--json", stdout=out)
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
@@ -229,7 +229,7 @@ def test_a_large_folder_is_usable_newest_first_before_the_history_is_in(owner, m
     assert outcome.backfill_pending
     stored = sorted(Message.objects.filter(folder=inbox).values_list("uid", flat=True))
     assert stored == list(range(181, 231))  # the newest 50 first
-    result = sync_account(account.pk)
+    result = account_sync(account.pk)
     assert result.folders["INBOX"].new == 180
     assert Folder.objects.get(pk=inbox.pk).backfill_below_uid == 0
     assert_in_step(mail_user.dovecot, account, mail_user.login)
@@ -241,7 +241,7 @@ def test_the_same_message_in_two_folders_is_counted_once_among_flagged(seeded, o
     user.dovecot.append(user.login, "INBOX", raw, flags=["\\Flagged"])
     user.dovecot.create_folder(user.login, "Archivio")
     user.dovecot.append(user.login, "Archivio", raw, flags=["\\Flagged"])
-    sync_account(account.pk)
+    account_sync(account.pk)
     copies = Message.objects.filter(message_id="<same@x>")
     assert copies.count() == 2 and len({m.dedup_key for m in copies}) == 1
     from messages_app.selectors import unique_flagged
@@ -251,14 +251,14 @@ def test_the_same_message_in_two_folders_is_counted_once_among_flagged(seeded, o
 
 def test_huge_and_absurdly_nested_messages_do_not_stop_the_folder(seeded):
     account, user = seeded
-    sync_account(account.pk)
+    account_sync(account.pk)
     big = make_message("Allegato enorme", attachment=b"%PDF-" + b"x" * (50 * 1024 * 1024))
     nested = b"Subject: nested\r\nMIME-Version: 1.0\r\n"
     for depth in range(1000):
         nested += f'Content-Type: multipart/mixed; boundary="b{depth}"\r\n\r\n--b{depth}\r\n'.encode()
     nested += b"Content-Type: text/plain\r\n\r\ndeep\r\n"
     user.dovecot.write_maildir(user.login, "INBOX", [(big, ""), (nested, ""), (b"\x00\xff garbage", "")])
-    result = sync_account(account.pk)
+    result = account_sync(account.pk)
     assert result.folders["INBOX"].new == 3
     assert Message.objects.get(subject="Allegato enorme").size > 50 * 1024 * 1024
     assert_in_step(user.dovecot, account, user.login)
@@ -268,11 +268,11 @@ def test_a_kept_connection_still_sees_changes_other_clients_make(seeded):
     """STATUS of the folder a session has selected reports that session's stale view."""
     account, user = seeded
     with open_connection(account) as conn:
-        sync_account(account.pk, connection=conn)
+        account_sync(account.pk, connection=conn)
         for round_number in range(2):
             user.dovecot.set_flags(user.login, "INBOX", 1, ["\\Flagged"] if round_number == 0 else [])
             user.dovecot.append(user.login, "INBOX", make_message(f"Giro {round_number}"))
             user.dovecot.expunge(user.login, "INBOX", 2 + round_number)
-            result = sync_account(account.pk, connection=conn)
+            result = account_sync(account.pk, connection=conn)
             assert not result.folders["INBOX"].skipped
             assert_in_step(user.dovecot, account, user.login)

@@ -12,9 +12,9 @@ import pytest
 from django.db import connection
 
 from messages_app.models import Folder, Message
+from messages_app.services.idle_listener import listen
+from messages_app.services.sync import account_sync
 from messages_app.sync import engine
-from messages_app.sync.account import sync_account
-from messages_app.sync.idle import listen
 from tests.conftest import account_on
 from tests.messages_app.sync.mailgen import make_message
 from tests.messages_app.sync.test_sync_engine import assert_in_step
@@ -58,7 +58,7 @@ def test_a_server_restart_mid_sync_ends_in_the_servers_state(owner, make_dovecot
         return stored
 
     monkeypatch.setattr(engine, "_store_batch", restart_after_first_batch)
-    sync_account(account.pk)  # the dropped connection is retried within the pass
+    account_sync(account.pk)  # the dropped connection is retried within the pass
     assert restarted
     assert_in_step(dovecot, account, user.login)
 
@@ -93,12 +93,12 @@ def test_a_server_without_condstore_gives_the_same_end_state(owner, dovecot_no_c
     user = new_mail_user(dovecot_no_condstore, smtp_server)
     seed(dovecot_no_condstore, user.login, 300)
     account = account_on(owner, user)
-    sync_account(account.pk)
+    account_sync(account.pk)
     dovecot_no_condstore.set_flags(user.login, "INBOX", 5, ["\\Flagged"])
     dovecot_no_condstore.set_flags(user.login, "INBOX", 6, [])
     dovecot_no_condstore.expunge(user.login, "INBOX", 7)
     dovecot_no_condstore.append(user.login, "INBOX", make_message("Nuova"))
-    sync_account(account.pk)
+    account_sync(account.pk)
     assert_in_step(dovecot_no_condstore, account, user.login)
     assert b"CONDSTORE" not in dovecot_no_condstore.imap_rawlog(user.login)
     assert b"QRESYNC" not in dovecot_no_condstore.imap_rawlog(user.login)
@@ -107,7 +107,7 @@ def test_a_server_without_condstore_gives_the_same_end_state(owner, dovecot_no_c
 @pytest.mark.django_db(transaction=True)
 def test_idle_brings_new_mail_into_the_database_within_seconds(owner, mail_user):
     account = account_on(owner, mail_user)
-    sync_account(account.pk)
+    account_sync(account.pk)
     stop = threading.Event()
     listener = threading.Thread(target=listen, args=(account.pk, stop), daemon=True)
     listener.start()

@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from messages_app.models import Folder, Message, PendingAction
 from messages_app.services.message_actions import message_flags_set, message_move_to_role
+from messages_app.services.sync import account_sync
 from messages_app.sync import store
-from messages_app.sync.account import sync_account
 from tests.conftest import account_on
 from tests.messages_app.sync.mailgen import make_message
 from tests.messages_app.sync.test_sync_engine import server_state
@@ -19,7 +19,7 @@ def test_an_action_while_the_server_is_down_is_queued_then_applied(owner, make_d
     user = new_mail_user(dovecot, smtp_server)
     dovecot.append(user.login, "INBOX", make_message("Fattura"))
     account = account_on(owner, user)
-    sync_account(account.pk)
+    account_sync(account.pk)
     message = Message.objects.get(account=account, folder__name="INBOX")
 
     dovecot.stop()
@@ -30,7 +30,7 @@ def test_an_action_while_the_server_is_down_is_queued_then_applied(owner, make_d
     assert message.is_flagged  # shown at once, and kept while the server is away
 
     dovecot.start()
-    sync_account(account.pk)  # replays the queue first
+    account_sync(account.pk)  # replays the queue first
     assert not PendingAction.objects.exists()
     assert "\\Flagged" in server_state(dovecot, user.login, "INBOX")[message.uid]
     message.refresh_from_db()
@@ -40,7 +40,7 @@ def test_an_action_while_the_server_is_down_is_queued_then_applied(owner, make_d
 def test_a_pass_that_read_the_server_before_the_users_action_does_not_undo_it(owner, mail_user):
     mail_user.dovecot.append(mail_user.login, "INBOX", make_message("Ordine"))
     account = account_on(owner, mail_user)
-    sync_account(account.pk)
+    account_sync(account.pk)
     folder = Folder.objects.get(account=account, name="INBOX")
     pass_started = timezone.now() - timedelta(seconds=1)  # the pass read flags, then the user acted
     message_flags_set(user=owner, message_ids=list(Message.objects.filter(folder=folder).values_list("pk", flat=True)),
@@ -56,7 +56,7 @@ def test_move_to_spam_uses_each_accounts_own_spam_folder(owner, mail_user, dovec
         dovecot.append(user.login, "INBOX", make_message("Promo"))
     accounts = [account_on(owner, mail_user), account_on(owner, second)]
     for account in accounts:
-        sync_account(account.pk)
+        account_sync(account.pk)
     ids = list(Message.objects.filter(account__in=accounts).values_list("pk", flat=True))
     message_move_to_role(user=owner, message_ids=ids, role="spam")
     for user in (mail_user, second):

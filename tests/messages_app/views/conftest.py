@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from messages_app.models import MailAccount, Message
-from messages_app.sync.account import sync_account
+from messages_app.services.sync import account_sync
 from tests.conftest import account_on
 from tests.messages_app.views import mails
 
@@ -45,7 +45,7 @@ class Mailbox:
         return Message.objects.get(account=self.account, subject=subject)
 
     def sync(self) -> None:
-        sync_account(self.account.pk)
+        account_sync(self.account.pk)
 
 
 def make_mailbox(user, mail_user, messages: list[tuple[str, bytes, tuple]]) -> Mailbox:

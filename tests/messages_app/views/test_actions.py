@@ -93,7 +93,7 @@ def test_in_threaded_view_an_action_asks_for_the_list_again(owner_client, owner,
 
 
 def test_when_the_server_is_down_the_change_is_queued_and_said(owner_client, owner, make_dovecot, smtp_server):
-    from messages_app.sync.account import sync_account
+    from messages_app.services.sync import account_sync
     from tests.conftest import account_on
     from tests.servers.fixtures import new_mail_user
 
@@ -101,7 +101,7 @@ def test_when_the_server_is_down_the_change_is_queued_and_said(owner_client, own
     user = new_mail_user(server, smtp_server)
     server.append(user.login, "INBOX", mails.plain("In coda"))
     account = account_on(owner, user)
-    sync_account(account.pk)
+    account_sync(account.pk)
     server.stop()
     message = account.messages.get(subject="In coda")
     body = act(owner_client, "flag", [message]).content.decode()

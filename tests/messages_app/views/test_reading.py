@@ -147,9 +147,9 @@ def test_a_server_that_is_down_gives_a_message_in_words_not_an_error_page(owner_
     user = new_mail_user(server, smtp_server)
     server.append(user.login, "INBOX", mails.plain("Irraggiungibile"))
     account = account_on(owner, user)
-    from messages_app.sync.account import sync_account
+    from messages_app.services.sync import account_sync
 
-    sync_account(account.pk)
+    account_sync(account.pk)
     server.stop()
     message = account.messages.get(subject="Irraggiungibile")
     response = read(owner_client, message)

@@ -1,4 +1,4 @@
-"""Hold IMAP IDLE on each account's Inbox and sync it within moments of new mail.
+"""The IMAP IDLE listener: hold IDLE on each account's Inbox and sync it within moments of new mail.
 
 One thread per account; each keeps one connection, leaves IDLE when the server reports
 activity, runs the Inbox pass on that same connection, and goes back to IDLE. Connection
@@ -11,7 +11,7 @@ import time
 
 from messages_app.exceptions import TRANSIENT_ERRORS, AuthFailed, MailError
 from messages_app.models import Folder, MailAccount
-from messages_app.sync.account import open_connection, sync_account
+from messages_app.services.sync import account_sync, open_connection
 from messages_app.sync.lock import SyncBusy
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def _sync_inbox(account_id: int, conn, inbox: str, stop: threading.Event) -> Non
     """Run the Inbox pass; if a periodic pass holds the lock, wait for it briefly and retry."""
     for _attempt in range(50):
         try:
-            sync_account(account_id, folder_name=inbox, connection=conn)
+            account_sync(account_id, folder_name=inbox, connection=conn)
             return
         except SyncBusy:
             if stop.wait(0.2):
@@ -74,7 +74,7 @@ def listen(account_id: int, stop: threading.Event) -> None:
         except MailAccount.DoesNotExist:
             return
         except AuthFailed:
-            return  # sync_account marked the account; the user must fix the password
+            return  # the pass marked the account; the user must fix the password
         except (*TRANSIENT_ERRORS, MailError) as exc:
             logger.info("account %s: IDLE connection lost (%s), reconnecting in %.0fs", account_id, exc, delay)
             if stop.wait(delay):

@@ -1,0 +1,41 @@
+"""The one sync service: the Celery task, `mail_sync`, the IDLE listener and the sync health
+page all run a pass through here, so every pass is followed by the arrival pipeline in the same
+way: a pass is complete when what follows its new mail has run (or is waiting for a retry)."""
+
+from messages_app.arrival import pipeline
+from messages_app.gateways import imap as imap_gateway
+from messages_app.models import MailAccount
+from messages_app.services.endpoints import imap_config_for
+from messages_app.sync.account import AccountResult, sync_account
+from messages_app.sync.engine import verify_folder
+from messages_app.sync.lock import account_lock
+
+
+def open_connection(account: MailAccount) -> imap_gateway.ImapConnection:
+    """A logged-in IMAP connection for the account, with QRESYNC enabled where offered."""
+    conn = imap_gateway.connect(imap_config_for(account))
+    conn.enable_qresync()
+    return conn
+
+
+def account_sync(account_id: int, *, folder_name: str | None = None,
+                 connection: imap_gateway.ImapConnection | None = None, wait_seconds: float = 0,
+                 drain_arrivals: bool = True) -> AccountResult:
+    """One pass over the account (or one folder), then the arrival steps of its new mail.
+    Raises SyncBusy when another holder keeps the lock past `wait_seconds`, MailError when the
+    pass could not complete."""
+    result = sync_account(account_id, connect=open_connection, folder_name=folder_name, connection=connection,
+                          wait_seconds=wait_seconds)
+    if drain_arrivals:
+        result.arrivals = pipeline.drain(account_id=account_id)
+    return result
+
+
+def folder_verify(*, account: MailAccount, folder) -> tuple[int, int]:
+    """Compare a folder's UID set with the server's and repair (the sync health page's button),
+    under the account's lock; what it fetches goes through the arrival pipeline like any pass.
+    Returns (fetched, removed)."""
+    with account_lock(account.pk), open_connection(account) as conn:
+        fetched, removed = verify_folder(conn, folder)
+    pipeline.drain(account_id=account.pk)
+    return fetched, removed

@@ -1,0 +1,111 @@
+"""Settling detached rows at the end of a full pass: a message keeps its row, or goes for good.
+
+A row detaches when the server no longer has it where we saw it (store.remove_messages). By the
+end of a pass over every folder of the account, one of three things holds for it:
+- the same message was stored again elsewhere in this account (a move seen at its destination
+  before its source, a COPY + EXPUNGE, our own move without COPYUID): the old row takes the new
+  one's place, so body, attachments and whatever refers to it stay; the fresh duplicate goes;
+- something refers to it (a CRM link, a share, a receipt: see `register_referrer`): it becomes a
+  local message of the account's owner, shown in Importata, with the body and attachments it has;
+- otherwise it is deleted.
+Only full passes settle (a single-folder pass cannot know where a message went), and only when
+every folder synced without error.
+"""
+
+from collections.abc import Callable, Iterable
+
+from django.db import transaction
+
+from messages_app.models import MailAccount, Message
+from messages_app.sync.threads import thread_message_removed
+
+_CHUNK = 900
+_referrers: list[Callable[[list[int]], set[int]]] = []
+
+_MOVED_FIELDS = ("folder_id", "uid", "modseq", "internal_date", "is_seen", "is_flagged", "is_answered",
+                 "is_draft", "keywords")
+
+
+def register_referrer(referrer: Callable[[list[int]], set[int]]) -> None:
+    """A feature whose rows point at messages (CRM links, shares, receipts) registers a function
+    returning which of the given message ids it refers to. It should also keep the message's
+    source (services.message_source) when it starts referring, so that a local copy has every part."""
+    if referrer not in _referrers:
+        _referrers.append(referrer)
+
+
+def unregister_referrer(referrer: Callable[[list[int]], set[int]]) -> None:
+    if referrer in _referrers:
+        _referrers.remove(referrer)
+
+
+def referenced(message_ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for referrer in _referrers:
+        found |= referrer(message_ids)
+    return found
+
+
+def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def settle_detached(account: MailAccount) -> dict[str, int]:
+    """Merge, localise or delete the account's detached rows. Returns the counts of each."""
+    counts = {"merged": 0, "localised": 0, "deleted": 0}
+    detached = list(Message.objects.filter(account=account, folder__isnull=True).order_by("id")
+                    .values_list("id", "dedup_key"))
+    for chunk in _chunks(detached):
+        with transaction.atomic():
+            _settle_chunk(account, chunk, counts)
+    return counts
+
+
+def _settle_chunk(account: MailAccount, chunk: list[tuple[int, str]], counts: dict[str, int]) -> None:
+    ids = [pk for pk, _key in chunk]
+    keys = list({key for _pk, key in chunk})
+    twins: dict[str, list[Message]] = {}
+    for twin in (Message.objects.filter(account=account, folder__isnull=False, dedup_key__in=keys)
+                 .order_by("-id").only("id", "dedup_key", *_MOVED_FIELDS)):
+        twins.setdefault(twin.dedup_key, []).append(twin)
+    twin_ids = [twin.pk for group in twins.values() for twin in group]
+    protected = referenced(ids + twin_ids)
+    doomed: list[int] = []
+    touched_threads: set[int] = set()
+    for pk, key in chunk:
+        candidates = [twin for twin in twins.get(key, []) if twin.pk not in protected]
+        if candidates:  # the same message is back elsewhere: the old row takes its place
+            twin = candidates[0]
+            twins[key].remove(twin)
+            touched_threads |= set(Message.objects.filter(pk=twin.pk).exclude(thread=None)
+                                   .values_list("thread_id", flat=True))
+            Message.objects.filter(pk=twin.pk).delete()
+            Message.objects.filter(pk=pk).update(**{field: getattr(twin, field) for field in _MOVED_FIELDS})
+            counts["merged"] += 1
+        elif pk in protected:
+            Message.objects.filter(pk=pk).update(account=None, folder=None, uid=None,
+                                                 local_owner_id=account.owner_id)
+            counts["localised"] += 1
+        else:
+            doomed.append(pk)
+    for part in _chunks(doomed):
+        gone = Message.objects.filter(pk__in=part)
+        touched_threads |= set(gone.exclude(thread=None).values_list("thread_id", flat=True))
+        counts["deleted"] += gone.delete()[1].get("messages_app.Message", 0)
+    thread_message_removed(touched_threads)
+
+
+def forget_deleted(folder, uids: list[int]) -> int:
+    """The user deleted these for good (on the server, just now): nowhere to look for them, so
+    settle at once. Referenced rows become local; the others are deleted. Returns how many went."""
+    rows = list(Message.objects.filter(folder=folder, uid__in=uids).values_list("id", flat=True))
+    protected = referenced(rows)
+    with transaction.atomic():
+        Message.objects.filter(pk__in=protected).update(account=None, folder=None, uid=None,
+                                                        local_owner_id=folder.account.owner_id)
+        gone = Message.objects.filter(pk__in=[pk for pk in rows if pk not in protected])
+        touched_threads = set(gone.exclude(thread=None).values_list("thread_id", flat=True))
+        deleted = gone.delete()[1].get("messages_app.Message", 0)
+        thread_message_removed(touched_threads)
+    return deleted
