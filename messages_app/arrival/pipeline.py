@@ -116,11 +116,15 @@ def _process(markers: list[ArrivalMarker], result: DrainResult) -> None:
             continue
         try:
             _run_step(step, todo)
-        except Exception:  # which message failed, and how, is sorted out one by one below
+        except Exception as batch_exc:  # every failure is recorded and shown, never dropped
+            if len(todo) == 1:
+                _fail(todo[0], step, batch_exc, result)
+                active.remove(todo[0])
+                continue
             for marker in todo:  # one at a time: a message that fails must not hold back the others
                 try:
                     _run_step(step, [marker])
-                except Exception as exc:  # every failure is recorded and shown, never dropped
+                except Exception as exc:
                     _fail(marker, step, exc, result)
                     active.remove(marker)
     names = {step.name for step in registered()}

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from messages_app.exceptions import MailError
 from messages_app.mailbox.search import index_body
-from messages_app.models import Attachment, MailAccount, Message, MessageBody
+from messages_app.models import Attachment, MailAccount, Message, MessageBody, MessageSource
 from messages_app.services.message_actions import message_flags_set
 from messages_app.services.sync import open_connection
 from messages_app.sync.parser import get_part_payload, html_to_text, parse_message
@@ -36,7 +36,13 @@ def _raw_key(message: Message) -> str:
 
 
 def message_raw(message: Message) -> bytes:
-    """The whole message as the server has it (BODY.PEEK: reading it sets no flag)."""
+    """The whole message: the kept source when there is one (local messages, and those something
+    refers to), else as the server has it (BODY.PEEK: reading it sets no flag)."""
+    kept = MessageSource.objects.filter(message_id=message.pk).values_list("raw", flat=True).first()
+    if kept is not None:
+        return bytes(kept)
+    if message.folder_id is None:
+        raise MessageGone(f"message {message.pk} lives only here and its original was not kept")
     raw = cache.get(_raw_key(message))
     if raw is not None:
         return raw
@@ -80,6 +86,19 @@ def _store_body(message: Message, raw: bytes) -> MessageBody:
             Message.objects.filter(pk=message.pk).update(has_attachments=bool(parsed.attachments))
             index_body(message.pk, body.text)
     return body
+
+
+def message_source_keep(*, message: Message) -> MessageSource:
+    """Keep the whole message here (and its parsed body), so that it keeps every part should the
+    server drop it: called by whatever starts referring to a message (a CRM link, a share)."""
+    kept = MessageSource.objects.filter(message=message).first()
+    if kept is not None:
+        return kept
+    raw = message_raw(message)
+    if not MessageBody.objects.filter(message=message).exists():
+        _store_body(message, raw)
+    kept, _created = MessageSource.objects.get_or_create(message=message, defaults={"raw": raw})
+    return kept
 
 
 def message_bodies_prefetch(*, account: MailAccount, limit: int = 500) -> int:
