@@ -1,17 +1,27 @@
-"""Celery tasks: ids in, one service call, the retry policy here and nowhere else."""
+"""Celery tasks: ids in, one service call, out.
+
+Whether to retry is the error's call, not the task's: `MailError.permanent`, read through
+`is_transient()`, decides it here and in every other retry loop (the write path's queue of
+pending actions, the sync's reconnects within a pass). The tasks only decide when: the backoff
+between attempts.
+"""
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
 
-from messages_app.exceptions import TRANSIENT_ERRORS, MailError
+from messages_app.exceptions import MailError, is_transient
 from messages_app.models import MailAccount
 from messages_app.services.message_body import message_bodies_prefetch
 from messages_app.sync.account import sync_account
 from messages_app.sync.lock import SyncBusy
 
 logger = logging.getLogger(__name__)
+
+
+def _backoff(retries: int) -> int:
+    return min(30 * 2 ** retries, 600)
 
 
 @shared_task(bind=True, max_retries=5, acks_late=True)
@@ -22,22 +32,26 @@ def sync_account_task(self, account_id: int, folder_name: str | None = None) -> 
         return 0  # another worker is on it right now; the next periodic pass comes soon
     except MailAccount.DoesNotExist:
         return 0  # deleted meanwhile
-    except TRANSIENT_ERRORS as exc:
-        raise self.retry(exc=exc, countdown=min(30 * 2 ** self.request.retries, 600)) from None
+    except MailError as exc:
+        if not is_transient(exc):
+            raise  # a refused password or a broken server: the account shows why, no retry
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
     if new and settings.MAIL_PREFETCH_BODIES:
         # Bodies of new mail, fetched in the background so search finds words beyond the preview.
         prefetch_bodies_task.delay(account_id)
     return new
 
 
-@shared_task(acks_late=True)
-def prefetch_bodies_task(account_id: int) -> int:
+@shared_task(bind=True, max_retries=3, acks_late=True)
+def prefetch_bodies_task(self, account_id: int) -> int:
     try:
         account = MailAccount.objects.get(pk=account_id)
         return message_bodies_prefetch(account=account)
     except MailAccount.DoesNotExist:
         return 0
     except MailError as exc:
+        if is_transient(exc):
+            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
         logger.info("body prefetch of account %s stopped: %s", account_id, exc)
         return 0
 
