@@ -10,6 +10,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 
 from messages_app.exceptions import MailError, is_transient
 from messages_app.models import MailAccount
@@ -54,6 +55,14 @@ def prefetch_bodies_task(self, account_id: int) -> int:
             raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
         logger.info("body prefetch of account %s stopped: %s", account_id, exc)
         return 0
+
+
+def sync_account_after_commit(account_id: int) -> None:
+    """Queue a sync of the account once the current transaction commits (workers pick it up).
+    Called by the views that save an account: services do not enqueue tasks."""
+    if not settings.MAIL_SYNC_ON_SAVE:
+        return
+    transaction.on_commit(lambda: sync_account_task.delay(account_id))
 
 
 @shared_task

@@ -14,8 +14,8 @@ from django.db import transaction
 from messages_app.exceptions import MailError
 from messages_app.mailbox.search import index_body
 from messages_app.models import Attachment, MailAccount, Message, MessageBody
+from messages_app.services.connections import imap_connect
 from messages_app.services.message_actions import message_flags_set
-from messages_app.sync.account import open_connection
 from messages_app.sync.parser import get_part_payload, html_to_text, parse_message
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def message_raw(message: Message) -> bytes:
     raw = cache.get(_raw_key(message))
     if raw is not None:
         return raw
-    with open_connection(message.account) as conn:
+    with imap_connect(message.account) as conn:
         conn.select(message.folder.name, readonly=True)
         raw = conn.fetch_raw(message.uid)
     if raw is None:
@@ -91,7 +91,7 @@ def message_bodies_prefetch(*, account: MailAccount, limit: int = 500) -> int:
     for message in pending:
         by_folder.setdefault(message.folder_id, []).append(message)
     stored = 0
-    with open_connection(account) as conn:
+    with imap_connect(account) as conn:
         for messages in by_folder.values():
             conn.select(messages[0].folder.name, readonly=True)
             for start in range(0, len(messages), PREFETCH_BATCH):
