@@ -24,8 +24,8 @@ SMTP = "smtp"
 
 def _credential(account: MailAccount, protocol: str) -> str:
     """The secret to log in with, for IMAP or SMTP. The single spot that obtains it: the OAuth
-    token accessor, when it comes, is called here (and the configs below then carry the token
-    instead of a password)."""
+    token accessor (oauth.token_get_valid(), DESIGN.md), when it comes, is called here and
+    nowhere else, and the configs below then carry the token instead of a password."""
     if protocol == SMTP:
         return account.get_smtp_password()
     return account.get_password()
