@@ -1,23 +1,28 @@
-"""Celery tasks: ids in, one service call, and the retry policy of the task itself.
+"""Celery tasks: ids in, one service call, out.
 
-Retrying is decided by `MailError.permanent` alone: a transient error retries with backoff, a
-permanent one stops and is shown to the user by the service that met it. (The sync also retries
-dropped connections within a pass, and the arrival pipeline retries its own steps: those are
-their services' policies.)
+Whether to retry is the error's call, not the task's: `MailError.permanent`, read through
+`is_transient()`, decides it here and in every other retry loop (the write path's queue of
+pending actions, the sync's reconnects within a pass, the arrival pipeline's steps). The tasks
+only decide when: the backoff between attempts.
 """
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 
-from messages_app.exceptions import MailError
+from messages_app.exceptions import MailError, is_transient
 from messages_app.models import MailAccount
 from messages_app.services.message_body import message_bodies_prefetch
 from messages_app.services.sync import account_sync
 from messages_app.sync.lock import SyncBusy
 
 logger = logging.getLogger(__name__)
+
+
+def _backoff(retries: int) -> int:
+    return min(30 * 2 ** retries, 600)
 
 
 @shared_task(bind=True, max_retries=5, acks_late=True)
@@ -29,9 +34,9 @@ def sync_account_task(self, account_id: int, folder_name: str | None = None) -> 
     except MailAccount.DoesNotExist:
         return 0  # deleted meanwhile
     except MailError as exc:
-        if exc.permanent:
-            return 0  # recorded on the account by the pass; retrying cannot help
-        raise self.retry(exc=exc, countdown=min(30 * 2 ** self.request.retries, 600)) from None
+        if not is_transient(exc):
+            raise  # a refused password or a broken server: the account shows why, no retry
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
     if result.stored_history and settings.MAIL_PREFETCH_BODIES:
         # Bodies of the history a first sync or backfill stored (new mail has them already, from
         # the arrival pipeline), fetched in the background so search finds words beyond the preview.
@@ -39,16 +44,26 @@ def sync_account_task(self, account_id: int, folder_name: str | None = None) -> 
     return result.new
 
 
-@shared_task(acks_late=True)
-def prefetch_bodies_task(account_id: int) -> int:
+@shared_task(bind=True, max_retries=3, acks_late=True)
+def prefetch_bodies_task(self, account_id: int) -> int:
     try:
         account = MailAccount.objects.get(pk=account_id)
         return message_bodies_prefetch(account=account)
     except MailAccount.DoesNotExist:
         return 0
     except MailError as exc:
+        if is_transient(exc):
+            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
         logger.info("body prefetch of account %s stopped: %s", account_id, exc)
         return 0
+
+
+def sync_account_after_commit(account_id: int) -> None:
+    """Queue a sync of the account once the current transaction commits (workers pick it up).
+    Called by the views that save an account: services do not enqueue tasks."""
+    if not settings.MAIL_SYNC_ON_SAVE:
+        return
+    transaction.on_commit(lambda: sync_account_task.delay(account_id))
 
 
 @shared_task

@@ -39,7 +39,9 @@ def network_errors(host: str, port: int, *, connected: bool = False) -> Iterator
     except ssl.SSLError as exc:
         raise TlsError(exc.reason or str(exc), host=host, port=port) from None
     except socket.gaierror as exc:
-        raise HostNotFound(str(exc), host=host, port=port) from None
+        # EAI_AGAIN is the resolver failing for now, not the name being wrong: retry it.
+        raise HostNotFound(str(exc), host=host, port=port,
+                           permanent=False if exc.errno == socket.EAI_AGAIN else None) from None
     except ConnectionRefusedError as exc:
         raise ConnectionRefused(str(exc), host=host, port=port) from None
     except TimeoutError as exc:

@@ -21,7 +21,7 @@ from imapclient.imap_utf7 import encode as utf7_encode
 from imapclient.response_parser import parse_response
 
 from messages_app.enums import Security
-from messages_app.exceptions import AuthFailed, ConnectionDropped, MailError, ProtocolError
+from messages_app.exceptions import AuthFailed, ConnectionDropped, MailError, PasswordNotEncodable, ProtocolError
 from messages_app.gateways.errors import client_ssl_context, network_errors
 from messages_app.netguard import Endpoint
 
@@ -401,7 +401,9 @@ def connect(config: ImapConfig) -> ImapConnection:
                 if config.oauth_access_token:
                     client.oauth2_login(config.username, config.oauth_access_token)
                 else:
-                    client.login(config.username, config.password)
+                    _password_login(client, config, capabilities)
+            except UnicodeError:
+                raise PasswordNotEncodable(host=endpoint.host, port=endpoint.port) from None
             except imap_exc.LoginError as exc:
                 raise AuthFailed(_strip_secret(str(exc), config.password), host=endpoint.host) from None
             except imap_exc.IMAPClientError as exc:
@@ -412,6 +414,18 @@ def connect(config: ImapConfig) -> ImapConnection:
         with contextlib.suppress(Exception):
             client.shutdown()
         raise
+
+
+def _password_login(client: IMAPClient, config: ImapConfig, capabilities: set[str]) -> None:
+    """LOGIN where it can carry the credentials, AUTHENTICATE PLAIN (UTF-8, RFC 4616) where not.
+    imaplib sends LOGIN's arguments as ASCII, so "pässwörd" cannot go that way; LOGIN stays the
+    default because every server has it, PLAIN only where the server offers it."""
+    if config.username.isascii() and config.password.isascii():
+        client.login(config.username, config.password)
+    elif "AUTH=PLAIN" in capabilities:
+        client.plain_login(config.username, config.password)
+    else:
+        raise PasswordNotEncodable(host=config.endpoint.host, port=config.endpoint.port)
 
 
 # -- response helpers ---------------------------------------------------------------------------

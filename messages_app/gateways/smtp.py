@@ -1,9 +1,13 @@
 """A narrow SMTP adapter over aiosmtplib: check credentials and send one message.
 
 Like the IMAP gateway it dials the address netguard checked and verifies TLS against the name.
+Every refusal keeps the server's reply (code, enhanced status code, text, and the recipient for
+RCPT): 4xx is transient, 5xx permanent (exceptions.SmtpRefused).
 """
 
 import asyncio
+import contextlib
+import re
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -15,8 +19,14 @@ from messages_app.exceptions import (
     AuthFailed,
     ConnectionDropped,
     ConnectTimeout,
+    DataRefused,
     MailError,
+    PasswordNotEncodable,
     ProtocolError,
+    RecipientRefused,
+    RecipientsRefused,
+    SenderRefused,
+    SmtpRefused,
     TlsCertificateError,
     TlsError,
 )
@@ -35,7 +45,42 @@ class SmtpConfig:
     timeout: float = 15.0
 
 
-async def _session(config: SmtpConfig, action) -> object:
+@dataclass(frozen=True)
+class SendResult:
+    """What the server did with one message: it was accepted for `accepted`; each of `refused`
+    (a RecipientRefused: code, enhanced, text, recipient, permanent) was turned down."""
+
+    accepted: tuple[str, ...]
+    refused: tuple[RecipientRefused, ...] = ()
+
+
+# RFC 3463 enhanced status code at the start of the reply text: "5.1.1 <x@y>: no such user".
+_ENHANCED_RE = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})(?:\s+|$)")
+
+
+def split_reply(text: str) -> tuple[str, str]:
+    """(enhanced status code or "", the rest of the text)."""
+    text = text or ""
+    match = _ENHANCED_RE.match(text)
+    if not match:
+        return "", text.strip()
+    return match.group(1), text[match.end():].strip()
+
+
+def _refusal(cls, exc: aiosmtplib.SMTPResponseException, host: str, port: int, recipient: str = "") -> SmtpRefused:
+    enhanced, text = split_reply(exc.message)
+    return cls(text, code=exc.code, enhanced=enhanced, recipient=recipient, host=host, port=port)
+
+
+async def _login(client: aiosmtplib.SMTP, config: SmtpConfig) -> None:
+    try:
+        # aiosmtplib encodes AUTH PLAIN/LOGIN/CRAM-MD5 credentials as UTF-8 (RFC 4616).
+        await client.login(config.username, config.password)
+    except UnicodeError:
+        raise PasswordNotEncodable(host=config.endpoint.host, port=config.endpoint.port) from None
+
+
+async def _open(config: SmtpConfig) -> aiosmtplib.SMTP:
     endpoint = config.endpoint
     with network_errors(endpoint.host, endpoint.port):
         sock = socket.create_connection((endpoint.address, endpoint.port), timeout=config.timeout)
@@ -55,12 +100,78 @@ async def _session(config: SmtpConfig, action) -> object:
             if config.oauth_access_token:
                 await client.auth_xoauth2(config.username, config.oauth_access_token)
             else:
-                await client.login(config.username, config.password)
-        result = await action(client)
-        await client.quit()
-        return result
-    finally:
+                await _login(client, config)
+    except BaseException:
         client.close()
+        raise
+    return client
+
+
+class SmtpConnection:
+    """One authenticated SMTP session, for one message or several. Use as a context manager
+    or call close(). aiosmtplib is asynchronous; the session keeps its own event loop so that
+    synchronous callers (tasks, services, commands) can send over one connection."""
+
+    def __init__(self, config: SmtpConfig):
+        self.config = config
+        self._loop = asyncio.new_event_loop()
+        self._client: aiosmtplib.SMTP | None = None
+
+    def __enter__(self) -> "SmtpConnection":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def _call(self, make_coroutine):
+        host, port = self.config.endpoint.host, self.config.endpoint.port
+        with network_errors(host, port, connected=True):
+            return _translated(lambda: self._loop.run_until_complete(make_coroutine()), host, port)
+
+    def open(self) -> None:
+        self._client = self._call(lambda: _open(self.config))
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):  # the server may be gone already; nothing to save
+                self._loop.run_until_complete(client.quit())
+            client.close()
+        self._loop.close()
+
+    def send(self, *, sender: str, recipients: list[str], message: bytes) -> SendResult:
+        """Send `message` (the bytes as they are, headers included) from the envelope `sender`
+        to `recipients`. Recipients the server refuses are reported in the result while the
+        others get the message; when it refuses all of them nothing is sent and
+        RecipientsRefused is raised. A refused MAIL FROM raises SenderRefused, a refused DATA
+        DataRefused."""
+        if self._client is None:
+            raise MailError("the SMTP session is not open", host=self.config.endpoint.host)
+        return self._call(lambda: _deliver(self._client, self.config, sender, list(recipients), message))
+
+
+async def _deliver(client: aiosmtplib.SMTP, config: SmtpConfig, sender: str, recipients: list[str],
+                   message: bytes) -> SendResult:
+    host, port = config.endpoint.host, config.endpoint.port
+    addresses = [sender, *recipients]
+    utf8 = any(not a.isascii() for a in addresses)
+    if utf8 and not client.supports_extension("smtputf8"):
+        raise MailError("the server does not accept non-ASCII addresses (no SMTPUTF8)", host=host, port=port)
+    encoding = "utf-8" if utf8 else "ascii"
+    await client.mail(sender, options=["SMTPUTF8"] if utf8 else [], encoding=encoding)
+    accepted, refused = [], []
+    for recipient in recipients:
+        try:
+            await client.rcpt(recipient, encoding=encoding)
+        except aiosmtplib.SMTPRecipientRefused as exc:
+            refused.append(_refusal(RecipientRefused, exc, host, port, recipient=recipient))
+        else:
+            accepted.append(recipient)
+    if not accepted:
+        await client.rset()  # leaves the session usable for the next message
+        raise RecipientsRefused(refused, host=host, port=port)
+    await client.data(message)
+    return SendResult(accepted=tuple(accepted), refused=tuple(refused))
 
 
 def _root_cause(exc: BaseException) -> BaseException | None:
@@ -72,18 +183,18 @@ def _root_cause(exc: BaseException) -> BaseException | None:
     return seen
 
 
-def _run(config: SmtpConfig, action) -> object:
-    host, port = config.endpoint.host, config.endpoint.port
-    with network_errors(host, port, connected=True):
-        return _run_translated(config, action, host, port)
-
-
-def _run_translated(config: SmtpConfig, action, host: str, port: int) -> object:
+def _translated(run, host: str, port: int):
     # aiosmtplib's errors are also OSErrors: translate them before network_errors sees them.
     try:
-        return asyncio.run(_session(config, action))
+        return run()
     except aiosmtplib.SMTPAuthenticationError as exc:
+        if 400 <= exc.code < 500:  # 454 "temporary authentication failure": not the password
+            raise _refusal(SmtpRefused, exc, host, port) from None
         raise AuthFailed(exc.message, host=host, port=port) from None
+    except aiosmtplib.SMTPSenderRefused as exc:
+        raise _refusal(SenderRefused, exc, host, port) from None
+    except aiosmtplib.SMTPDataError as exc:
+        raise _refusal(DataRefused, exc, host, port) from None
     except aiosmtplib.SMTPException as exc:
         cause = _root_cause(exc)
         if isinstance(cause, ssl.SSLCertVerificationError):
@@ -103,23 +214,29 @@ def _run_translated(config: SmtpConfig, action, host: str, port: int) -> object:
             raise ConnectionDropped(str(exc), host=host, port=port) from None
         if "STARTTLS" in str(exc) or "AUTH" in str(exc).upper():
             raise ProtocolError(str(exc), host=host, port=port) from None
+        if isinstance(exc, aiosmtplib.SMTPResponseException):
+            raise _refusal(SmtpRefused, exc, host, port) from None
         raise MailError(str(exc), host=host, port=port) from None
+
+
+def connect(config: SmtpConfig) -> SmtpConnection:
+    """Open, secure and authenticate a session; errors come back as MailError subclasses."""
+    connection = SmtpConnection(config)
+    try:
+        connection.open()
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def check(config: SmtpConfig) -> None:
     """Connect, secure and authenticate, then QUIT. Raises MailError on any failure."""
-
-    async def nothing(_client):
-        return None
-
-    _run(config, nothing)
+    with connect(config):
+        pass
 
 
-def send(config: SmtpConfig, *, sender: str, recipients: list[str], message: bytes) -> dict:
-    """Send one message; returns the server's per-recipient refusals (empty when all accepted)."""
-
-    async def deliver(client):
-        refused, _response = await client.sendmail(sender, recipients, message)
-        return refused
-
-    return _run(config, deliver)
+def send(config: SmtpConfig, *, sender: str, recipients: list[str], message: bytes) -> SendResult:
+    """One message over a session of its own (SmtpConnection.send says what comes back)."""
+    with connect(config) as connection:
+        return connection.send(sender=sender, recipients=recipients, message=message)

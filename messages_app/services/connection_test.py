@@ -9,10 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from messages_app.exceptions import MailError, RateLimited
-from messages_app.gateways import imap as imap_gateway
-from messages_app.gateways import smtp as smtp_gateway
 from messages_app.models import MailAccount
-from messages_app.services.endpoints import imap_config_for, smtp_config_for
+from messages_app.services.connections import imap_connect, smtp_connect
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +41,7 @@ def _rate_limit(user_id: int) -> None:
 
 def _check_imap(account: MailAccount) -> tuple[bool, str]:
     try:
-        with imap_gateway.connect(imap_config_for(account)):
+        with imap_connect(account):
             return True, _("login succeeded")
     except MailError as exc:
         logger.info("IMAP test of account %s failed: %s", account.pk, type(exc).__name__)
@@ -52,7 +50,8 @@ def _check_imap(account: MailAccount) -> tuple[bool, str]:
 
 def _check_smtp(account: MailAccount) -> tuple[bool, str]:
     try:
-        smtp_gateway.check(smtp_config_for(account))
+        with smtp_connect(account):
+            pass
         return True, _("login succeeded") if account.smtp_auth_required else _("connection succeeded")
     except MailError as exc:
         logger.info("SMTP test of account %s failed: %s", account.pk, type(exc).__name__)

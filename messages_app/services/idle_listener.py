@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 
-from messages_app.exceptions import TRANSIENT_ERRORS, AuthFailed, MailError
+from messages_app.exceptions import AuthFailed, MailError
 from messages_app.models import Folder, MailAccount
 from messages_app.services.sync import account_sync, open_connection
 from messages_app.sync.lock import SyncBusy
@@ -75,7 +75,7 @@ def listen(account_id: int, stop: threading.Event) -> None:
             return
         except AuthFailed:
             return  # the pass marked the account; the user must fix the password
-        except (*TRANSIENT_ERRORS, MailError) as exc:
+        except MailError as exc:
             logger.info("account %s: IDLE connection lost (%s), reconnecting in %.0fs", account_id, exc, delay)
             if stop.wait(delay):
                 return

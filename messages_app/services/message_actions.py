@@ -6,9 +6,9 @@ from collections import defaultdict
 from django.db.models import QuerySet
 
 from messages_app.enums import FolderRole, PendingActionKind
-from messages_app.exceptions import TRANSIENT_ERRORS
+from messages_app.exceptions import MailError, is_transient
 from messages_app.models import Folder, Message
-from messages_app.services.sync import open_connection
+from messages_app.services.connections import imap_connect
 from messages_app.sync.pending import apply_action, queue_action
 
 
@@ -29,9 +29,11 @@ def _perform(messages: QuerySet, kind: str, payload_for) -> int:
             continue
         action_kind = payload.pop("_kind", kind)
         try:
-            with open_connection(folder.account) as conn:
+            with imap_connect(folder.account) as conn:
                 apply_action(conn, folder, uids, action_kind, payload)
-        except TRANSIENT_ERRORS as exc:
+        except MailError as exc:
+            if not is_transient(exc):
+                raise
             queue_action(folder.account, folder, uids, action_kind, payload, exc.user_message())
             queued += len(uids)
     return queued

@@ -15,7 +15,7 @@ from messages_app.exceptions import MailError
 from messages_app.mailbox.search import index_body
 from messages_app.models import Attachment, MailAccount, Message, MessageBody, MessageSource
 from messages_app.services.message_actions import message_flags_set
-from messages_app.services.sync import open_connection
+from messages_app.services.connections import imap_connect
 from messages_app.sync.parser import get_part_payload, html_to_text, parse_message
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def message_raw(message: Message) -> bytes:
     raw = cache.get(_raw_key(message))
     if raw is not None:
         return raw
-    with open_connection(message.account) as conn:
+    with imap_connect(message.account) as conn:
         conn.select(message.folder.name, readonly=True)
         raw = conn.fetch_raw(message.uid)
     if raw is None:
@@ -165,7 +165,7 @@ def message_bodies_fetch(*, message_ids: list[int]) -> int:
     for message in pending:
         by_account.setdefault(message.account_id, []).append(message)
     for messages in by_account.values():
-        with open_connection(messages[0].account) as conn:
+        with imap_connect(messages[0].account) as conn:
             by_folder: dict[int, list[Message]] = {}
             for message in messages:
                 by_folder.setdefault(message.folder_id, []).append(message)

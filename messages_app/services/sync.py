@@ -3,23 +3,22 @@ page all run a pass through here, so every pass is followed by the arrival pipel
 way: a pass is complete when what follows its new mail has run (or is waiting for a retry)."""
 
 from messages_app.arrival import pipeline
-from messages_app.gateways import imap as imap_gateway
 from messages_app.models import MailAccount
-from messages_app.services.endpoints import imap_config_for
+from messages_app.services.connections import imap_connect
 from messages_app.sync.account import AccountResult, sync_account
 from messages_app.sync.engine import verify_folder
 from messages_app.sync.lock import account_lock
 
 
-def open_connection(account: MailAccount) -> imap_gateway.ImapConnection:
+def open_connection(account: MailAccount):
     """A logged-in IMAP connection for the account, with QRESYNC enabled where offered."""
-    conn = imap_gateway.connect(imap_config_for(account))
+    conn = imap_connect(account)
     conn.enable_qresync()
     return conn
 
 
 def account_sync(account_id: int, *, folder_name: str | None = None,
-                 connection: imap_gateway.ImapConnection | None = None, wait_seconds: float = 0,
+                 connection=None, wait_seconds: float = 0,
                  drain_arrivals: bool = True) -> AccountResult:
     """One pass over the account (or one folder), then the arrival steps of its new mail.
     Raises SyncBusy when another holder keeps the lock past `wait_seconds`, MailError when the

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from messages_app.arrival.pipeline import DrainResult
-from messages_app.exceptions import TRANSIENT_ERRORS, AuthFailed, MailError
+from messages_app.exceptions import AuthFailed, MailError, is_transient
 from messages_app.gateways import imap as imap_gateway
 from messages_app.models import Folder, MailAccount
 from messages_app.sync.engine import FolderResult, sync_folder
@@ -82,9 +82,9 @@ def _run_pass(conn, account: MailAccount, lock: AccountLock | None, folder_name:
             try:
                 outcome = sync_folder(conn, folder, status=statuses.get(folder.name), max_backfill_batches=limit,
                                       first_sync=first_sync, on_progress=progressed)
-            except (*TRANSIENT_ERRORS, AuthFailed):
-                raise
             except MailError as exc:
+                if is_transient(exc) or isinstance(exc, AuthFailed):
+                    raise  # the connection or the login, not this folder: the whole pass retries or stops
                 Folder.objects.filter(pk=folder.pk).update(last_error=exc.user_message())
                 logger.warning("folder %s of account %s: %s", folder.pk, account.pk, exc)
                 folder_errors += 1
@@ -126,17 +126,15 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
                 conn = connection or connect(account)
                 _run_pass(conn, account, lock, folder_name, result)
                 break
-            except TRANSIENT_ERRORS as exc:
-                if connection is not None or attempts >= len(RETRY_DELAYS):
-                    MailAccount.objects.filter(pk=account.pk).update(sync_error=exc.user_message())
-                    raise
-                logger.info("account %s: %s, retrying", account.pk, type(exc).__name__)
-                sleep(RETRY_DELAYS[attempts])
-                attempts += 1
             except AuthFailed as exc:
                 MailAccount.objects.filter(pk=account.pk).update(auth_failed=True, sync_error=exc.user_message())
                 raise
             except MailError as exc:
+                if is_transient(exc) and connection is None and attempts < len(RETRY_DELAYS):
+                    logger.info("account %s: %s, retrying", account.pk, type(exc).__name__)
+                    sleep(RETRY_DELAYS[attempts])
+                    attempts += 1
+                    continue
                 MailAccount.objects.filter(pk=account.pk).update(sync_error=exc.user_message())
                 raise
             finally:

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messages_app.enums import PendingActionKind
-from messages_app.exceptions import TRANSIENT_ERRORS, MailError
+from messages_app.exceptions import MailError, is_transient
 from messages_app.gateways.imap import ImapConnection
 from messages_app.models import Folder, MailAccount, Message, PendingAction
 from messages_app.sync import store
@@ -81,9 +81,9 @@ def replay_pending_actions(conn: ImapConnection, account: MailAccount) -> int:
     for action in PendingAction.objects.filter(account=account).select_related("folder"):
         try:
             apply_action(conn, action.folder, [action.uid], action.kind, action.payload)
-        except TRANSIENT_ERRORS:
-            raise  # the server is still unreachable: keep the queue for the next pass
         except MailError as exc:
+            if is_transient(exc):
+                raise  # the server is still unreachable: keep the queue for the next pass
             # The server refused this action (the message is gone, say): retry a few passes,
             # then give it up rather than block the queue for ever.
             if action.attempts + 1 >= MAX_ATTEMPTS:

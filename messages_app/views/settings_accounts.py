@@ -22,7 +22,7 @@ from messages_app.services.accounts import (
     mail_account_save,
 )
 from messages_app.services.connection_test import connection_report_store, connection_test_run
-from messages_app.services.sync_schedule import schedule_account_sync
+from messages_app.tasks import sync_account_after_commit
 from messages_app.views import pending_secrets
 
 
@@ -77,7 +77,7 @@ def _edit(request, account: MailAccount):
                 except PermissionDenied:
                     return HttpResponseForbidden(_("Only administrators may mark an account as shared sender."))
                 pending_secrets.clear(request)
-                schedule_account_sync(account.pk)
+                sync_account_after_commit(account.pk)
                 messages.success(request, _("Account saved."))
                 return redirect("messages_app:account_list")
             token = pending_secrets.stash(request, password=password or "", smtp_password=smtp_password or "")

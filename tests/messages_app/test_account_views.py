@@ -187,3 +187,18 @@ def test_login_and_the_root_redirect(client, owner):
     assert response.status_code == 302
     page = client.get("/messages/").content.decode()
     assert "Entrata" in page and "Contrassegnata" in page
+
+
+def test_saving_an_account_queues_its_first_sync_after_the_commit(settings, owner_client, owner, mail_user,
+                                                                   monkeypatch, django_capture_on_commit_callbacks):
+    from crm.celery import app
+    from messages_app.models import Message
+    from tests.messages_app.sync.mailgen import make_message
+
+    settings.MAIL_SYNC_ON_SAVE = True
+    monkeypatch.setitem(app.conf, "task_always_eager", True)  # the queued task runs here, no broker
+    mail_user.dovecot.append(mail_user.login, "INBOX", make_message("Prima sincronizzazione"))
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = owner_client.post(reverse("messages_app:account_create"), form_data(mail_user))
+    assert response.status_code == 302 and len(queued) == 1
+    assert Message.objects.filter(account__owner=owner, subject="Prima sincronizzazione").exists()

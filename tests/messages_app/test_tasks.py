@@ -34,3 +34,19 @@ def test_the_prefetch_task_stores_bodies_for_search(owner, mail_user):
     sync_account_task.apply(args=[account.pk]).get()
     assert prefetch_bodies_task.apply(args=[account.pk]).get() == 1
     assert "zafferano" in MessageBody.objects.get(message__account=account).text
+
+
+def test_the_prefetch_task_retries_a_transient_error_and_gives_up_a_permanent_one(owner, mail_user):
+    from messages_app.models import MailAccount
+    from messages_app.tasks import prefetch_bodies_task
+    from tests.servers.ports import free_port
+
+    account = account_on(owner, mail_user)
+    MailAccount.objects.filter(pk=account.pk).update(imap_port=free_port())  # nothing listens: transient
+    unreachable = prefetch_bodies_task.apply(args=[account.pk])
+    assert unreachable.failed() and type(unreachable.result).__name__ == "ConnectionRefused"
+    assert unreachable.traceback  # raised after the retries, not swallowed as "0 bodies"
+    MailAccount.objects.filter(pk=account.pk).update(imap_port=mail_user.imap_port)
+    account.set_password("wrong")
+    account.save()
+    assert prefetch_bodies_task.apply(args=[account.pk]).get() == 0  # refused password: no retry

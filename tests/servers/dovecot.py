@@ -288,7 +288,7 @@ class Dovecot:
         # Write-then-rename so a lookup never sees a half-written file.
         path = self.root / "passwd" / login
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(f"{login}:{{PLAIN}}{password}\n")
+        tmp.write_text(f"{login}:{{PLAIN}}{password}\n", encoding="utf-8")  # Dovecot compares UTF-8 bytes
         tmp.chmod(0o644)
         tmp.replace(path)
 
@@ -440,7 +440,11 @@ class Dovecot:
         client = IMAPClient(
             self.host, self.imap_port, ssl=self.tls, ssl_context=self.ssl_context(), timeout=15
         )
-        client.login(login, self._users[login])
+        password = self._users[login]
+        if password.isascii():
+            client.login(login, password)
+        else:  # imaplib sends LOGIN as ASCII; AUTHENTICATE PLAIN carries UTF-8
+            client.plain_login(login, password)
         return client
 
     @contextlib.contextmanager

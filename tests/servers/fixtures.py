@@ -37,13 +37,14 @@ class MailUser:
         return self.login
 
 
-def new_mail_user(dovecot: Dovecot, *smtp_servers: SmtpServer) -> MailUser:
+def new_mail_user(dovecot: Dovecot, *smtp_servers: SmtpServer, password: str | None = None) -> MailUser:
     """A fresh Dovecot user, also allowed to send through each SMTP server given.
 
     The first SMTP server fills the smtp_* fields. For tests that need the user
     on the TLS servers too: new_mail_user(dovecot, smtp_server_tls).
+    password: a chosen one (say, not ASCII) instead of a random one.
     """
-    login, password = dovecot.add_user()
+    login, password = dovecot.add_user(password=password)
     for smtp in smtp_servers:
         smtp.add_user(login, password)
     smtp = smtp_servers[0]

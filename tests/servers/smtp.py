@@ -1,7 +1,11 @@
 """A real SMTP submission server for tests (aiosmtpd), with AUTH and TLS variants.
 
 It accepts every recipient and keeps what it received in `.messages`, so a test
-can send through Postino and then look at the exact bytes that left it.
+can send through Postino and then look at the exact bytes that left it. A test
+can make it refuse: `refuse_recipient(address, "550 5.1.1 No such user")` answers
+that RCPT so, and `refuse_data_from(sender, "554 5.6.0 ...")` answers the DATA of
+that envelope sender so (both keyed by address, so tests sharing the session's
+server do not see each other's refusals).
 """
 
 from __future__ import annotations
@@ -55,7 +59,17 @@ class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self._server = server
 
+    async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options) -> str:
+        reply = self._server.recipient_replies.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, smtp, session, envelope) -> str:
+        reply = self._server.data_replies.get((envelope.mail_from or "").lower())
+        if reply:
+            return reply
         auth = session.auth_data
         self._server._received(
             ReceivedMessage(
@@ -87,6 +101,8 @@ class SmtpServer:
         self.port = free_port()
         self.users: dict[str, str] = dict(users or {})
         self.messages: list[ReceivedMessage] = []
+        self.recipient_replies: dict[str, str] = {}
+        self.data_replies: dict[str, str] = {}
         self._changed = threading.Condition()
         self._tmp: Path | None = None
         self._tls_files: TlsFiles | None = None
@@ -99,6 +115,14 @@ class SmtpServer:
 
     def add_user(self, login: str, password: str) -> None:
         self.users[login] = password
+
+    def refuse_recipient(self, address: str, reply: str) -> None:
+        """Answer RCPT TO:<address> with `reply` ("550 5.1.1 No such user")."""
+        self.recipient_replies[address.lower()] = reply
+
+    def refuse_data_from(self, sender: str, reply: str) -> None:
+        """Answer the DATA of mail from `sender` with `reply` ("554 5.6.0 Rejected")."""
+        self.data_replies[sender.lower()] = reply
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         if not isinstance(auth_data, LoginPassword):

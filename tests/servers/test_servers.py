@@ -282,3 +282,33 @@ def test_missing_dovecot_fails_instead_of_skipping(monkeypatch):
     monkeypatch.setattr(dovecot_module, "DOVECOT_BINARY", "/nonexistent/dovecot")
     with pytest.raises(pytest.fail.Exception, match="dovecot is missing"):
         next(_run_dovecot())
+
+
+def test_a_non_ascii_password_works_through_authenticate_plain(dovecot, smtp_server):
+    user = new_mail_user(dovecot, smtp_server, password="pässwörd-€")
+    with IMAPClient(user.host, user.imap_port, ssl=False) as client:
+        assert b"AUTH=PLAIN" in client.capabilities()
+        with pytest.raises(UnicodeEncodeError):  # the trap: imaplib sends LOGIN as ASCII
+            client.login(user.login, user.password)
+    with IMAPClient(user.host, user.imap_port, ssl=False) as client:
+        client.plain_login(user.login, user.password)
+        assert client.select_folder("INBOX")[b"EXISTS"] == 0
+    assert dovecot.append(user.login, "INBOX", MESSAGE)  # the helpers log in with it too
+    # aiosmtpd decodes AUTH as UTF-8 (smtplib cannot send it: it encodes AUTH as ASCII);
+    # tests/messages_app/test_non_ascii_passwords.py sends through it with aiosmtplib.
+    assert smtp_server.users[user.login] == "pässwörd-€"
+
+
+def test_smtp_refusals_are_configurable_per_address(dovecot, smtp_server):
+    user = new_mail_user(dovecot, smtp_server)
+    unknown = f"unknown-{user.login}"
+    smtp_server.refuse_recipient(unknown, "550 5.1.1 No such user")
+    with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=5) as client:
+        client.login(user.login, user.password)
+        refused = client.sendmail(user.email, [unknown, "bob@example.test"], MESSAGE)
+        assert refused == {unknown: (550, b"5.1.1 No such user")}
+        smtp_server.refuse_data_from(user.email, "554 5.6.0 Rejected")
+        with pytest.raises(smtplib.SMTPDataError) as data_refused:
+            client.sendmail(user.email, ["bob@example.test"], MESSAGE)
+        assert data_refused.value.smtp_code == 554
+    assert [m.rcpt_tos for m in smtp_server.wait_for(1, login=user.login)] == [["bob@example.test"]]

@@ -1,0 +1,81 @@
+"""The one place that turns a stored account into a live connection to its servers.
+
+Everything an account says about reaching a server is read here and nowhere else: host, port,
+security, login, the credential, the private-address rule (netguard), the TLS trust store
+(MAIL_TLS_CA_FILE, applied by the gateways) and the timeout. Callers get a gateway connection
+that is also a context manager:
+
+    with imap_connect(account) as conn: ...
+    with smtp_connect(account) as conn: conn.send(...)
+
+POP3 and ManageSieve connections, when they come, get their `*_connect` here too.
+"""
+
+from django.conf import settings
+
+from messages_app.gateways import imap as imap_gateway
+from messages_app.gateways import smtp as smtp_gateway
+from messages_app.models import MailAccount
+from messages_app.netguard import resolve
+
+IMAP = "imap"
+SMTP = "smtp"
+
+
+def _credential(account: MailAccount, protocol: str) -> str:
+    """The secret to log in with, for IMAP or SMTP. The single spot that obtains it: the OAuth
+    token accessor (oauth.token_get_valid(), DESIGN.md), when it comes, is called here and
+    nowhere else, and the configs below then carry the token instead of a password."""
+    if protocol == SMTP:
+        return account.get_smtp_password()
+    return account.get_password()
+
+
+def private_hosts_allowed(account: MailAccount) -> bool:
+    """Loopback/private servers are for staff, company servers staff defined, or when enabled."""
+    if settings.MAIL_ALLOW_PRIVATE_HOSTS or account.owner.is_staff:
+        return True
+    server = account.company_server
+    return bool(server and server.is_active and account.imap_host == server.imap_host)
+
+
+def _company_smtp_allowed(account: MailAccount) -> bool:
+    server = account.company_server
+    return bool(server and server.is_active and account.smtp_host == server.smtp_host)
+
+
+def imap_config_for(account: MailAccount) -> imap_gateway.ImapConfig:
+    endpoint = resolve(account.imap_host, account.imap_port, allow_private=private_hosts_allowed(account))
+    login = account.username
+    if account.imap_domain:
+        login = f"{account.imap_domain}\\{account.username}"  # Exchange-style DOMAIN\user logins
+    return imap_gateway.ImapConfig(
+        endpoint=endpoint,
+        security=account.imap_security,
+        username=login,
+        password=_credential(account, IMAP),
+        timeout=settings.MAIL_CONNECT_TIMEOUT,
+    )
+
+
+def smtp_config_for(account: MailAccount) -> smtp_gateway.SmtpConfig:
+    allow = settings.MAIL_ALLOW_PRIVATE_HOSTS or account.owner.is_staff or _company_smtp_allowed(account)
+    endpoint = resolve(account.smtp_host, account.smtp_port, allow_private=allow)
+    return smtp_gateway.SmtpConfig(
+        endpoint=endpoint,
+        security=account.smtp_security,
+        username=account.effective_smtp_username,
+        password=_credential(account, SMTP) if account.smtp_auth_required else "",
+        auth_required=account.smtp_auth_required,
+        timeout=settings.MAIL_CONNECT_TIMEOUT,
+    )
+
+
+def imap_connect(account: MailAccount) -> imap_gateway.ImapConnection:
+    """An authenticated IMAP connection (close it, or use it in a `with`). Raises MailError."""
+    return imap_gateway.connect(imap_config_for(account))
+
+
+def smtp_connect(account: MailAccount) -> smtp_gateway.SmtpConnection:
+    """An authenticated SMTP session (close it, or use it in a `with`). Raises MailError."""
+    return smtp_gateway.connect(smtp_config_for(account))
