@@ -14,7 +14,7 @@ from messages_app.exceptions import PasswordNotEncodable
 from messages_app.models import MailAccount, Message
 from messages_app.services.connection_test import connection_test_run
 from messages_app.services.connections import imap_connect, smtp_connect
-from messages_app.sync.account import sync_account
+from messages_app.services.sync import account_sync
 from tests.conftest import account_on
 from tests.messages_app.sync.mailgen import make_message
 from tests.messages_app.test_account_views import form_data
@@ -49,7 +49,7 @@ def test_imap_and_smtp_log_in_with_a_non_ascii_password(owner, accented_user):
 def test_the_sync_runs_with_a_non_ascii_password(owner, accented_user):
     accented_user.dovecot.append(accented_user.login, "INBOX", make_message("Caffè"))
     account = account_on(owner, accented_user)
-    assert sync_account(account.pk).new == 1
+    assert account_sync(account.pk).new == 1
     assert Message.objects.filter(account=account, subject="Caffè").exists()
 
 

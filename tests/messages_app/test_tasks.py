@@ -41,7 +41,9 @@ def test_the_prefetch_task_retries_a_transient_error_and_gives_up_a_permanent_on
     from messages_app.tasks import prefetch_bodies_task
     from tests.servers.ports import free_port
 
+    mail_user.dovecot.append(mail_user.login, "INBOX", make_message("Capitolato"))
     account = account_on(owner, mail_user)
+    sync_account_task.apply(args=[account.pk]).get()  # a body to fetch
     MailAccount.objects.filter(pk=account.pk).update(imap_port=free_port())  # nothing listens: transient
     unreachable = prefetch_bodies_task.apply(args=[account.pk])
     assert unreachable.failed() and type(unreachable.result).__name__ == "ConnectionRefused"
