@@ -14,8 +14,8 @@ from django.db import connection
 from django.db.models import Q
 
 from messages_app.gateways.imap import FetchedMeta
+from messages_app.mime.headers import parse_header_block
 from messages_app.models import Folder, Message
-from messages_app.sync.headers import parse_header_block
 from messages_app.sync.threads import assign_threads, thread_message_removed
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -4,7 +4,7 @@ This runs once for every new message a sync sees, so it uses the compat32 parser
 `decode_header` and `getaddresses`: `policy.default` parses the same block about 6.5 times
 slower (see PERFORMANCE.md). Everything here is pure: bytes in, a frozen dataclass out.
 
-The charset and text-cleaning helpers at the bottom are shared with `parser.py`.
+The charset and text-cleaning helpers at the bottom are shared with `parse.py`.
 """
 
 from __future__ import annotations
