@@ -44,7 +44,8 @@ def reference_backfill(account, folder_name: str = "INBOX", limit: int | None = 
                        budget_s: float | None = None) -> FloorResult:
     """Batches of BATCH messages, newest first; stops after the batch that crosses `budget_s`
     (the rate is what is reported)."""
-    from messages_app.mime.parse import html_to_text, parse_message
+    from messages_app.mime.html_text import html_to_text
+    from messages_app.mime.parse import parse_message
     from messages_app.models import Folder, Message, MessageBody
     from messages_app.sync.account import open_connection
     from messages_app.sync.engine import uid_set_string

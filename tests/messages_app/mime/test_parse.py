@@ -15,13 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from messages_app.mime import parse
+from messages_app.mime.html_text import html_to_text, make_preview
 from messages_app.mime.parse import (
     ParsedMessage,
     ParseLimits,
     PartNotFoundError,
     get_part_payload,
-    html_to_text,
-    make_preview,
     parse_message,
 )
 from tests.corpus import SHARED_CORPUS
