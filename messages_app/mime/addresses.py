@@ -26,12 +26,14 @@ _PLACEHOLDER_RE = re.compile("\ue000([0-9]+)\ue001")
 _SIMPLE_ADDRESS_RE = re.compile(r"\s*([^\s<>@\",;:()\\]+@[^\s<>@\",;:()\\]+)\s*")
 _SIMPLE_NAME_ADDRESS_RE = re.compile(r"([^<>@\",;:()\\]*)<([^\s<>@\",;:()\\]+@[^\s<>@\",;:()\\]+)>\s*")
 _GROUP_ONLY_RE = re.compile(r"^[^:<>@\"]*:\s*;?\s*$")
+_BRACKETED_RE = re.compile(r"<([^<>]*)>")
 
 
-def address_field(raw_values: list[str], label: str, notes: list[str]) -> list[tuple[str, str]]:
+def address_field(raw_values: list[str], label: str, notes: list[str]) -> tuple[list[tuple[str, str]], bool]:
+    """(name, address) pairs of an address header and whether it was dubious (a note says why)."""
     text, guessed = raw_header_text(unfold(", ".join(raw_values)[:MAX_ADDRESS_VALUE_CHARS]))
     if not text.strip():
-        return []
+        return [], False
     dubious = guessed
     # compat32 reads encoded words as raw text, so "=?UTF-8?Q?a=0Ab:_x@evil?= <real@example.com>"
     # would parse as a group and lose the real address: hide them in placeholders while parsing.
@@ -64,7 +66,22 @@ def address_field(raw_values: list[str], label: str, notes: list[str]) -> list[t
         notes.append(f"The {label} header lists more than {MAX_ADDRESSES} addresses; the rest were dropped.")
     if dubious:
         notes.append(f"The {label} header could not be parsed reliably.")
-    return addresses
+    return addresses, dubious
+
+
+def bare_address(raw_value: str, label: str, notes: list[str]) -> str:
+    """The one address of a Return-Path or Delivered-To value, without <>; "" for the null path <>."""
+    if not raw_value:
+        return ""
+    text = one_line(raw_header_text(unfold(raw_value[:MAX_ADDRESS_VALUE_CHARS]))[0], MAX_ADDRESS_VALUE_CHARS)
+    if not text:
+        return ""
+    match = _BRACKETED_RE.search(text)
+    addr = (match.group(1) if match else text).strip()
+    if addr and (addr.count("@") != 1 or len(addr) > MAX_ADDRESS_CHARS or _WHITESPACE_RE.search(addr)):
+        notes.append(f"The {label} header is not a single address.")
+        return ""
+    return addr
 
 
 def _hide_encoded_words(text: str) -> tuple[str, list[str]]:
@@ -98,6 +115,8 @@ def _simple_address(text: str) -> list[tuple[str, str]]:
 def _address_is_dubious(raw_addr: str, clean_addr: str) -> bool:
     return (
         clean_addr.count("@") != 1
+        or clean_addr.startswith("@")  # getaddresses reads "a@b@c" as an empty entry and "@c"
+        or clean_addr.endswith("@")
         or clean_addr != raw_addr.strip()
         or len(raw_addr) > MAX_ADDRESS_CHARS
         or "=?" in clean_addr

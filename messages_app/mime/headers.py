@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 
-from .addresses import address_field
+from .addresses import address_field, bare_address
 from .charset import (
     MAX_FIELD_CHARS,
     as_bytes,
@@ -32,9 +32,16 @@ MAX_TOKEN_CHARS = 255
 MAX_TEXT_VALUE_CHARS = 16 * 1024
 MAX_REFERENCES = 100
 MAX_MSG_ID_CHARS = 250
+# List-Unsubscribe holds URLs, which run longer than display text.
+MAX_LIST_UNSUBSCRIBE_CHARS = 2000
 
 # RFC 5322 allows these at most once; a second copy is how spoofing and injection show up.
 _SINGLETON_HEADERS = ("from", "sender", "reply-to", "to", "cc", "subject", "date", "message-id", "in-reply-to")
+_ADDRESS_HEADERS = frozenset({"from", "sender", "reply-to", "to", "cc"})
+# Importance (RFC 2156: low, normal, high) wins over X-Priority (1 highest ... 5 lowest).
+_IMPORTANCE = {"high": "high", "urgent": "high", "normal": "normal", "low": "low", "non-urgent": "low"}
+_X_PRIORITY = {"1": "high", "2": "high", "3": "normal", "4": "low", "5": "low"}
+_X_PRIORITY_RE = re.compile(r"\s*([1-5])\b")
 
 _FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -56,9 +63,13 @@ class HeaderSummary:
     subject: str = ""
     from_name: str = ""
     from_addr: str = ""
+    sender_name: str = ""
+    sender_addr: str = ""
     to: list[tuple[str, str]] = field(default_factory=list)
     cc: list[tuple[str, str]] = field(default_factory=list)
     reply_to: list[tuple[str, str]] = field(default_factory=list)
+    return_path: str = ""  # bare address; "" also for the null path "<>" of bounces
+    delivered_to: str = ""  # the topmost (last added) Delivered-To
     date: datetime | None = None
     message_id: str = ""
     in_reply_to: str = ""
@@ -67,8 +78,21 @@ class HeaderSummary:
     auto_submitted: str = ""
     precedence: str = ""
     x_auto_response_suppress: str = ""
+    x_autoreply: str = ""  # X-Autoreply, else X-Autorespond: set by auto-responders (loop detection)
+    list_unsubscribe: str = ""
+    list_unsubscribe_post: str = ""
+    # PEC (PEC.md); the tokens are lowercased.
+    x_ricevuta: str = ""
+    x_trasporto: str = ""
+    x_riferimento_message_id: str = ""  # bare id, without <>
+    x_tiporicevuta: str = ""
+    x_verificasicurezza: str = ""
+    x_spam_flag: str = ""
+    importance: str = ""  # "high", "normal", "low", or "" when neither Importance nor X-Priority says
     content_type: str = "text/plain"
     has_defects: bool = False
+    # From, Sender, Reply-To, To or Cc was dubious or repeated: decide no permission or CRM link on it.
+    address_defects: bool = False
 
 
 def parse_header_block(raw_headers: bytes) -> HeaderSummary:
@@ -185,19 +209,35 @@ def _header_block_end(raw: bytes) -> int:
 
 
 def _summarise(items: dict[str, list[str]], notes: list[str]) -> HeaderSummary:
+    address_defects = False
     for name in _SINGLETON_HEADERS:
         if len(items.get(name, ())) > 1:
             notes.append(f"The {name.title()} header appears {len(items[name])} times; the first one is used.")
+            address_defects = address_defects or name in _ADDRESS_HEADERS
 
     def first(name: str) -> str:
         values = items.get(name)
         return values[0] if values else ""
 
+    def addresses(name: str, label: str, only_first: bool = False) -> list[tuple[str, str]]:
+        nonlocal address_defects
+        raw_values = items.get(name)
+        if not raw_values:
+            return []
+        found, dubious = address_field(raw_values[:1] if only_first else raw_values, label, notes)
+        address_defects = address_defects or dubious
+        return found
+
+    def token(name: str, label: str) -> str:
+        return _token(_text_field(first(name), label, notes)) if name in items else ""
+
     subject = _text_field(first("subject"), "Subject", notes, MAX_SUBJECT_CHARS)
-    senders = address_field(items.get("from", [])[:1], "From", notes)
+    senders = addresses("from", "From", only_first=True)
     if len(senders) > 1:
         notes.append("The From header names more than one address.")
+        address_defects = True
     from_name, from_addr = senders[0] if senders else ("", "")
+    sender_name, sender_addr = (addresses("sender", "Sender", only_first=True) or [("", "")])[0]
     references = extract_msg_ids(unfold(first("references")))
     if len(references) > MAX_REFERENCES:
         # The root and the nearest ancestors are what threading needs; the middle can go.
@@ -210,21 +250,40 @@ def _summarise(items: dict[str, list[str]], notes: list[str]) -> HeaderSummary:
         subject=subject,
         from_name=from_name,
         from_addr=from_addr,
-        to=address_field(items.get("to", []), "To", notes),
-        cc=address_field(items.get("cc", []), "Cc", notes),
-        reply_to=address_field(items.get("reply-to", [])[:1], "Reply-To", notes),
+        sender_name=sender_name,
+        sender_addr=sender_addr,
+        to=addresses("to", "To"),
+        cc=addresses("cc", "Cc"),
+        reply_to=addresses("reply-to", "Reply-To", only_first=True),
+        return_path=bare_address(first("return-path"), "Return-Path", notes),
+        delivered_to=bare_address(first("delivered-to"), "Delivered-To", notes),
         date=_date_field(first("date"), notes),
         message_id=message_ids[0] if message_ids else "",
         in_reply_to=in_reply_to[0] if in_reply_to else "",
         references=references,
         list_id=_list_id(_text_field(first("list-id"), "List-Id", notes)),
-        auto_submitted=_token(_text_field(first("auto-submitted"), "Auto-Submitted", notes)),
-        precedence=_token(_text_field(first("precedence"), "Precedence", notes)),
+        auto_submitted=token("auto-submitted", "Auto-Submitted"),
+        precedence=token("precedence", "Precedence"),
         x_auto_response_suppress=_text_field(
             first("x-auto-response-suppress"), "X-Auto-Response-Suppress", notes, MAX_TOKEN_CHARS
         ),
+        x_autoreply=token("x-autoreply", "X-Autoreply") or token("x-autorespond", "X-Autorespond"),
+        list_unsubscribe=_text_field(
+            first("list-unsubscribe"), "List-Unsubscribe", notes, MAX_LIST_UNSUBSCRIBE_CHARS
+        ),
+        list_unsubscribe_post=_text_field(
+            first("list-unsubscribe-post"), "List-Unsubscribe-Post", notes, MAX_TOKEN_CHARS
+        ),
+        x_ricevuta=token("x-ricevuta", "X-Ricevuta"),
+        x_trasporto=token("x-trasporto", "X-Trasporto"),
+        x_riferimento_message_id=_bare_msg_id(first("x-riferimento-message-id")),
+        x_tiporicevuta=token("x-tiporicevuta", "X-TipoRicevuta"),
+        x_verificasicurezza=token("x-verificasicurezza", "X-VerificaSicurezza"),
+        x_spam_flag=token("x-spam-flag", "X-Spam-Flag"),
+        importance=_importance(token("importance", "Importance"), first("x-priority")),
         content_type=_content_type(first("content-type"), notes),
         has_defects=bool(notes),
+        address_defects=address_defects,
     )
 
 
@@ -264,6 +323,18 @@ def _list_id(value: str) -> str:
 
 def _token(value: str) -> str:
     return value.split(";", 1)[0].strip().lower()[:MAX_TOKEN_CHARS]
+
+
+def _bare_msg_id(raw_value: str) -> str:
+    msg_ids = extract_msg_ids(unfold(raw_value)) if raw_value else []
+    return msg_ids[0][1:-1] if msg_ids else ""
+
+
+def _importance(importance: str, raw_x_priority: str) -> str:
+    if importance in _IMPORTANCE:
+        return _IMPORTANCE[importance]
+    match = _X_PRIORITY_RE.match(raw_x_priority)  # "1 (Highest)", "5"
+    return _X_PRIORITY[match.group(1)] if match else ""
 
 
 def _content_type(raw_value: str, notes: list[str]) -> str:
