@@ -19,6 +19,8 @@ _SPACES_RE = re.compile(r"\s{2,}")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 ENCODED_WORD_RE = re.compile(r"=\?([^?\s]*)\?([qQbB])\?([^?]*)\?=")
 _BETWEEN_WORDS_RE = re.compile(r"(?<=\?=)\s+(?==\?[^?\s]*\?[qQbB]\?[^?]*\?=)")
+_FILENAME_DROP_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_WHITESPACE_RUN_RE = re.compile(r"\s+")
 _NOT_BASE64 = bytes(set(range(256)) - set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"))
 
 # Labels decoded as "UTF-8 if valid, else Windows-1252": the UTF-8 family (ASCII is a subset, and
@@ -162,3 +164,16 @@ def one_line(value: str, limit: int = MAX_FIELD_CHARS) -> str:
     """Header text safe to reuse: one line, no controls, single spaces, at most `limit` chars."""
     value = _CONTROL_RE.sub(" ", scrub(value))
     return _SPACES_RE.sub(" ", value).strip()[:limit]
+
+
+def clean_filename(name: str) -> str:
+    """A file name as display text (never a path): the last path component, without controls or
+    bidi overrides, whitespace collapsed, at most 255 characters keeping the extension."""
+    name = scrub(name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = _WHITESPACE_RUN_RE.sub(" ", _FILENAME_DROP_RE.sub("", name)).strip()
+    if name in (".", ".."):
+        return ""
+    if len(name) > 255:
+        stem, dot, extension = name.rpartition(".")
+        name = f"{stem[: 250 - len(extension)]}.{extension}" if dot and len(extension) < 16 else name[:255]
+    return name

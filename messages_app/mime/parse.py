@@ -19,15 +19,22 @@ from typing import Any
 from urllib.parse import unquote
 
 from .bounded import DEFAULT_LIMITS, Notes, ParseLimits, bounded_parse
-from .charset import as_bytes, decode_bytes, decode_words, lenient_b64decode, one_line, recover_text, scrub
+from .charset import (
+    as_bytes,
+    clean_filename,
+    decode_bytes,
+    decode_words,
+    lenient_b64decode,
+    one_line,
+    recover_text,
+    scrub,
+)
 from .headers import HeaderSummary, parse_header_block_with_notes
 from .html_text import make_preview
 
 _PART_PATH_RE = re.compile(r"[1-9][0-9]{0,3}(?:\.[1-9][0-9]{0,3}){0,60}")
 _CID_REF_RE = re.compile(r"cid:([^\"'\s<>)]+)", re.IGNORECASE)
 _UUENCODE_RE = re.compile(r"^begin [0-7]{3,4} \S", re.MULTILINE)
-_FILENAME_DROP_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_WHITESPACE_RUN_RE = re.compile(r"\s+")
 _BODY_TYPES = ("text/plain", "text/html")
 _ENCAPSULATED = ("message/rfc822", "message/global")
 # compat32 writes stored header values back as they came; max_line_length=0 stops it refolding them.
@@ -268,14 +275,7 @@ def _display_filename(part: Message) -> str:
     name = recover_text(name)
     if "=?" in name:
         name = decode_words(name)[0]
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _WHITESPACE_RUN_RE.sub(" ", _FILENAME_DROP_RE.sub("", name)).strip()
-    if name in (".", ".."):
-        return ""
-    if len(name) > 255:
-        stem, dot, extension = name.rpartition(".")
-        name = f"{stem[: 250 - len(extension)]}.{extension}" if dot and len(extension) < 16 else name[:255]
-    return name
+    return clean_filename(name)
 
 
 def _legacy_filename(part: Message) -> Any:
