@@ -4,7 +4,7 @@
 (what the Celery task runs after a sync) in chunks until the mailbox is done or the time budget
 is spent; the rate is what is reported. When the product has no such function (older trees),
 `reference_backfill` measures what the product's parts achieve driven in batches: the gateway's
-connection, one `UID FETCH <1000 UIDs> (BODY.PEEK[])` per batch, `sync.parser.parse_message`,
+connection, one `UID FETCH <1000 UIDs> (BODY.PEEK[])` per batch, `mime.parse.parse_message`,
 `html_to_text` for HTML-only mail, and `MessageBody` rows inserted in bulk. It also runs beside
 the product's, as the "what batching would give" line.
 
@@ -44,10 +44,11 @@ def reference_backfill(account, folder_name: str = "INBOX", limit: int | None = 
                        budget_s: float | None = None) -> FloorResult:
     """Batches of BATCH messages, newest first; stops after the batch that crosses `budget_s`
     (the rate is what is reported)."""
+    from messages_app.mime.html_text import html_to_text
+    from messages_app.mime.parse import parse_message
     from messages_app.models import Folder, Message, MessageBody
     from messages_app.services.sync import open_connection
     from messages_app.sync.engine import uid_set_string
-    from messages_app.sync.parser import html_to_text, parse_message
 
     folder = Folder.objects.get(account=account, name=folder_name)
     ids_by_uid = dict(Message.objects.filter(folder=folder, body__isnull=True).values_list("uid", "id"))

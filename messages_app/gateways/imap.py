@@ -28,7 +28,10 @@ from messages_app.netguard import Endpoint
 # The headers the sync stores for every message (threading, auto-reply detection, display).
 SYNC_HEADER_FIELDS = (
     "From To Cc Reply-To Subject Date Message-ID In-Reply-To References List-Id "
-    "Auto-Submitted Precedence X-Auto-Response-Suppress Content-Type"
+    "Auto-Submitted Precedence X-Auto-Response-Suppress Content-Type "
+    "Sender Return-Path Delivered-To List-Unsubscribe List-Unsubscribe-Post "
+    "X-Autoreply X-Autorespond X-Spam-Flag Importance X-Priority "
+    "X-Ricevuta X-Trasporto X-Riferimento-Message-ID X-TipoRicevuta X-VerificaSicurezza"
 )
 NO_IMAP4REV1 = "the server does not offer IMAP4rev1"
 _HEADER_ITEM = f"BODY.PEEK[HEADER.FIELDS ({SYNC_HEADER_FIELDS})]"

@@ -13,10 +13,11 @@ from django.db import transaction
 
 from messages_app.exceptions import MailError
 from messages_app.mailbox.search import index_body
+from messages_app.mime.html_text import html_to_text
+from messages_app.mime.parse import get_part_payload, parse_message
 from messages_app.models import Attachment, MailAccount, Message, MessageBody, MessageSource
 from messages_app.services.connections import imap_connect
 from messages_app.services.message_actions import message_flags_set
-from messages_app.sync.parser import get_part_payload, html_to_text, parse_message
 
 logger = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from django.db.models import Q
 
 from messages_app.arrival.markers import is_genuinely_new, write_markers
 from messages_app.gateways.imap import FetchedMeta
+from messages_app.mime.headers import parse_header_block
 from messages_app.models import Folder, Message
-from messages_app.sync.headers import parse_header_block
 from messages_app.sync.threads import assign_threads
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -95,30 +95,26 @@ def build_message(folder: Folder, meta: FetchedMeta) -> Message:
     )
 
 
-def _h(headers, name):  # TEMP until the mime/ header summary lands
-    return getattr(headers, name, [] if name == "reply_to" else "")
-
-
 def _lifecycle_headers(headers) -> dict:
     """The headers filters, out-of-office and PEC read, cut to their columns."""
     return {
-        "reply_to": [list(pair) for pair in _h(headers, "reply_to")[:20]],
-        "sender_name": _h(headers, "sender_name")[:255],
-        "sender_addr": _h(headers, "sender_addr")[:320],
-        "return_path": _h(headers, "return_path")[:320],
-        "delivered_to": _h(headers, "delivered_to")[:320],
-        "x_auto_response_suppress": _h(headers, "x_auto_response_suppress")[:255],
-        "x_autoreply": _h(headers, "x_autoreply")[:64],
-        "list_unsubscribe": _h(headers, "list_unsubscribe")[:2000],
-        "list_unsubscribe_post": _h(headers, "list_unsubscribe_post")[:255],
-        "x_spam_flag": _h(headers, "x_spam_flag")[:64],
-        "importance": _h(headers, "importance")[:32],
-        "x_ricevuta": _h(headers, "x_ricevuta")[:64],
-        "x_trasporto": _h(headers, "x_trasporto")[:64],
-        "x_riferimento_message_id": _h(headers, "x_riferimento_message_id")[:998],
-        "x_tiporicevuta": _h(headers, "x_tiporicevuta")[:64],
-        "x_verificasicurezza": _h(headers, "x_verificasicurezza")[:64],
-        "address_defects": bool(getattr(headers, "address_defects", False)),
+        "reply_to": [list(pair) for pair in headers.reply_to[:20]],
+        "sender_name": headers.sender_name[:255],
+        "sender_addr": headers.sender_addr[:320],
+        "return_path": headers.return_path[:320],
+        "delivered_to": headers.delivered_to[:320],
+        "x_auto_response_suppress": headers.x_auto_response_suppress[:255],
+        "x_autoreply": headers.x_autoreply[:64],
+        "list_unsubscribe": headers.list_unsubscribe[:2000],
+        "list_unsubscribe_post": headers.list_unsubscribe_post[:255],
+        "x_spam_flag": headers.x_spam_flag[:64],
+        "importance": headers.importance[:32],
+        "x_ricevuta": headers.x_ricevuta[:64],
+        "x_trasporto": headers.x_trasporto[:64],
+        "x_riferimento_message_id": headers.x_riferimento_message_id[:998],
+        "x_tiporicevuta": headers.x_tiporicevuta[:64],
+        "x_verificasicurezza": headers.x_verificasicurezza[:64],
+        "address_defects": headers.address_defects,
     }
 
 

@@ -11,8 +11,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from messages_app.exceptions import MailError
 from messages_app.mailbox.scopes import folder_scope
+from messages_app.mime.parse import PartNotFoundError
+from messages_app.mime.sanitize import clean_html, text_to_html
 from messages_app.models import Attachment, Message
-from messages_app.sanitize import clean_html, text_to_html
 from messages_app.services.message_body import (
     attachment_payload,
     attachments_zip,
@@ -20,7 +21,6 @@ from messages_app.services.message_body import (
     message_mark_read_on_open,
 )
 from messages_app.services.preferences import preferences_of, sender_is_trusted, sender_trust
-from messages_app.sync.parser import PartNotFoundError
 from messages_app.views.mailbox import list_context, shell_context
 
 # Inline images are requested by the sandboxed frame, whose opaque origin may not carry the

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from messages_app.mime.parse import parse_message
 from messages_app.models import Message
 from messages_app.services.sync import account_sync, open_connection
-from messages_app.sync.parser import parse_message
 from tests.conftest import account_on
 from tests.corpus import SHARED_CORPUS
 

@@ -14,14 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from messages_app.sync import parser
-from messages_app.sync.parser import (
+from messages_app.mime import parse
+from messages_app.mime.html_text import html_to_text, make_preview
+from messages_app.mime.parse import (
     ParsedMessage,
     ParseLimits,
     PartNotFoundError,
     get_part_payload,
-    html_to_text,
-    make_preview,
     parse_message,
 )
 from tests.corpus import SHARED_CORPUS
@@ -360,7 +359,7 @@ def test_it_falls_back_to_the_raw_body_text_when_the_structure_cannot_be_walked(
     def explode(*args, **kwargs):
         raise RecursionError
 
-    monkeypatch.setattr(parser._Walker, "visit", explode)
+    monkeypatch.setattr(parse._Walker, "visit", explode)
 
     message = parse_message(b"Subject: s\r\nContent-Type: text/plain\r\n\r\ncaff\xe8\r\n")
 

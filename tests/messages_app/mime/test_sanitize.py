@@ -1,6 +1,6 @@
 """The sanitiser on its own: strict allowlist, remote content blocked until allowed, own URLs only."""
 
-from messages_app.sanitize import clean_html, text_to_html
+from messages_app.mime.sanitize import clean_html, text_to_html
 
 
 def test_links_open_in_a_new_tab_without_opener_or_referrer():

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from messages_app.sync.headers import HeaderSummary, extract_msg_ids, parse_header_block, parse_header_block_with_notes
+from messages_app.mime.headers import HeaderSummary, extract_msg_ids, parse_header_block, parse_header_block_with_notes
 from tests.corpus import SHARED_CORPUS
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

@@ -1,10 +1,5 @@
-"""Full parse of an opened message with `policy.default`, bounded so hostile mail cannot hang a worker.
-
-The stdlib parser recurses once per nesting level (2,000 nested multiparts raise RecursionError),
-spends seconds on 100,000 empty parts, and its header parser is super-linear on some values.
-So the limits are enforced while parsing: the message factory refuses parts beyond the depth
-and count limits, overlong header values are cut as they are stored, input is fed in chunks
-against a deadline, and whatever was built before a limit hit is still returned, with a note.
+"""Full parse of an opened message with `policy.default`, bounded so hostile mail cannot hang a worker
+(the limits are enforced in `bounded.py`).
 
 Part paths follow IMAP section numbers ("1", "2.1", ...), so a part can later be fetched with
 `get_part_payload` here or with BODY[section] from the server.
@@ -13,59 +8,37 @@ Part paths follow IMAP section numbers ("1", "2.1", ...), so a part can later be
 from __future__ import annotations
 
 import binascii
-import html as html_module
 import re
 import time
 from dataclasses import dataclass, field
-from email.feedparser import BytesFeedParser
 from email.generator import BytesGenerator
-from email.message import EmailMessage, Message
-from email.policy import compat32, default
+from email.message import Message
+from email.policy import compat32
 from io import BytesIO
 from typing import Any
 from urllib.parse import unquote
 
-from .headers import (
-    HeaderSummary,
+from .bounded import DEFAULT_LIMITS, Notes, ParseLimits, bounded_parse
+from .charset import (
     as_bytes,
+    clean_filename,
     decode_bytes,
     decode_words,
     lenient_b64decode,
     one_line,
-    parse_header_block_with_notes,
     recover_text,
     scrub,
 )
+from .headers import HeaderSummary, parse_header_block_with_notes
+from .html_text import make_preview
 
-PREVIEW_CHARS = 200
-MAX_NOTES = 50
-_FEED_CHUNK = 256 * 1024
 _PART_PATH_RE = re.compile(r"[1-9][0-9]{0,3}(?:\.[1-9][0-9]{0,3}){0,60}")
 _CID_REF_RE = re.compile(r"cid:([^\"'\s<>)]+)", re.IGNORECASE)
 _UUENCODE_RE = re.compile(r"^begin [0-7]{3,4} \S", re.MULTILINE)
-_FILENAME_DROP_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_WHITESPACE_RUN_RE = re.compile(r"\s+")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_INVISIBLE_RE = re.compile(r"[\u00ad\u034f\u200b-\u200d\u2060-\u2064\ufeff]")
 _BODY_TYPES = ("text/plain", "text/html")
 _ENCAPSULATED = ("message/rfc822", "message/global")
 # compat32 writes stored header values back as they came; max_line_length=0 stops it refolding them.
 _SERIALISE_POLICY = compat32.clone(linesep="\r\n", max_line_length=0)
-
-
-@dataclass(frozen=True)
-class ParseLimits:
-    max_depth: int = 50
-    max_parts: int = 500
-    max_bytes: int = 64 * 1024 * 1024
-    time_budget: float = 5.0  # seconds for the whole parse, checked between chunks and parts
-    max_text_bytes: int = 4 * 1024 * 1024  # encoded size of a body part we decode into text
-    # policy.default needs seconds for some 100 KB Content-* values, mostly for many parameters.
-    max_header_chars: int = 4096
-    max_header_params: int = 64
-
-
-DEFAULT_LIMITS = ParseLimits()
 
 
 @dataclass(frozen=True)
@@ -98,9 +71,9 @@ def parse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Parsed
     """Parse a whole message; never raises, and returns what it could with notes on the rest."""
     raw = as_bytes(raw)
     headers, header_notes = parse_header_block_with_notes(raw)
-    notes = _Notes(header_notes)
+    notes = Notes(header_notes)
     walker = _Walker(limits, notes, time.monotonic() + limits.time_budget)
-    root = _bounded_parse(raw, limits, notes, walker.deadline)
+    root = bounded_parse(raw, limits, notes, walker.deadline)
     texts: list[str] = []
     htmls: list[str] = []
     failed = root is None
@@ -137,8 +110,8 @@ def get_part_payload(raw: bytes, part_path: str, *, limits: ParseLimits = DEFAUL
     """The decoded bytes of one part, by the `part_path` that `parse_message` reported."""
     if not isinstance(part_path, str) or not _PART_PATH_RE.fullmatch(part_path):
         raise PartNotFoundError(part_path)
-    notes = _Notes([])
-    root = _bounded_parse(as_bytes(raw), limits, notes, time.monotonic() + limits.time_budget)
+    notes = Notes([])
+    root = bounded_parse(as_bytes(raw), limits, notes, time.monotonic() + limits.time_budget)
     if root is None:
         raise PartNotFoundError(part_path)
     part: Message | None = None
@@ -152,152 +125,15 @@ def get_part_payload(raw: bytes, part_path: str, *, limits: ParseLimits = DEFAUL
     return _decoded_payload(part, notes)[0]
 
 
-def make_preview(text: str, html: str, limit: int = PREVIEW_CHARS) -> str:
-    """The first `limit` visible characters, whitespace collapsed; from the HTML when there is no text."""
-    source = text if text.strip() else html_to_text(html, max_chars=limit * 20)
-    source = _INVISIBLE_RE.sub("", _CONTROL_RE.sub(" ", source[: limit * 20]))
-    return _WHITESPACE_RUN_RE.sub(" ", source).strip()[:limit]
-
-
-def html_to_text(html: str, max_chars: int = 100_000, max_scan: int = 2 * 1024 * 1024) -> str:
-    """Visible text of HTML, roughly: tags and comments removed, script/style/title dropped.
-
-    A single linear scan by design: html.parser and backtracking regexes can go quadratic on
-    unclosed comments and runs of "<", which is exactly what hostile mail contains.
-    """
-    source = html[:max_scan]
-    lower = source.translate(_ASCII_LOWER)  # str.lower() can change the length ("İ"), shifting indexes
-    pieces: list[str] = []
-    collected = 0
-    pos = 0
-    while pos < len(source) and collected < max_chars:
-        start = source.find("<", pos)
-        if start < 0:
-            pieces.append(source[pos:])
-            break
-        pieces.append(source[pos:start])
-        collected += start - pos
-        if lower.startswith("<!--", start):
-            end = source.find("-->", start + 4)
-            pos = len(source) if end < 0 else end + 3
-            continue
-        tag = _TAG_RE.match(lower, start)
-        if tag is None:  # a bare "<" in text
-            pieces.append("<")
-            collected += 1
-            pos = start + 1
-            continue
-        end = source.find(">", start)
-        if end < 0:
-            break
-        name = tag.group(2)
-        pos = end + 1
-        if not tag.group(1) and name in _HIDDEN_ELEMENTS:
-            close = lower.find(f"</{name}", pos)
-            pos = len(source) if close < 0 else close
-        pieces.append(" " if name in _BLOCK_ELEMENTS else "")
-    return html_module.unescape("".join(pieces))
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_TAG_RE = re.compile(r"<(/?)([a-z][a-z0-9]*|!|\?)")
-# Not "head": without its (optional) end tag, hiding it would hide the whole message.
-_HIDDEN_ELEMENTS = frozenset({"script", "style", "title", "template"})
-_BLOCK_ELEMENTS = frozenset(
-    {"!", "?", "br", "p", "div", "tr", "td", "th", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6"}
-    | {"blockquote", "pre", "hr", "section", "article", "header", "footer", "img", "body", "html"}
-)
-
-
-# --- bounded parsing -----------------------------------------------------------------------------
-
-
-class _LimitReached(Exception):
-    pass
-
-
 class _OutOfTime(Exception):
     pass
-
-
-class _Notes:
-    def __init__(self, items: list[str]) -> None:
-        self.items = items[:MAX_NOTES]
-
-    def add(self, note: str) -> None:
-        if note not in self.items and len(self.items) < MAX_NOTES:
-            self.items.append(note)
-
-
-class _CappedMessage(EmailMessage):
-    """Cuts overlong header values as the parser stores them (policy.default parses them lazily)."""
-
-    limits = DEFAULT_LIMITS
-    had_long_header = False
-
-    def set_raw(self, name: str, value: Any) -> None:
-        # Only Content-* headers are ever parsed by policy.default here; others stay whole.
-        if isinstance(value, str) and name.lower().startswith("content-"):
-            if value.count("(") > 32:  # nested comments make policy.default recurse per "("
-                value = value.replace("(", " ").replace(")", " ")
-                self.had_long_header = True
-            cap = self.limits.max_header_chars
-            if value.count(";") > self.limits.max_header_params:
-                cap = min(cap, _nth_index(value, ";", self.limits.max_header_params))
-            if len(value) > cap:
-                value = value[:cap]
-                self.had_long_header = True
-        super().set_raw(name, value)
-
-
-def _nth_index(text: str, char: str, count: int) -> int:
-    position = -1
-    for _ in range(count):
-        position = text.find(char, position + 1)
-    return position
-
-
-def _bounded_parse(raw: bytes, limits: ParseLimits, notes: _Notes, deadline: float) -> Message | None:
-    if len(raw) > limits.max_bytes:
-        notes.add(f"The message is larger than {limits.max_bytes // (1024 * 1024)} MB; only the start was read.")
-        raw = raw[: limits.max_bytes]
-    created: list[_CappedMessage] = []
-    parser: BytesFeedParser | None = None
-
-    def factory(policy: Any = default) -> _CappedMessage:
-        message = _CappedMessage(policy=policy)
-        message.limits = limits
-        if parser is None:
-            return message  # FeedParser calls the factory once from __init__ to probe its signature
-        # _msgstack holds the open ancestors: CPython internals, stable since 3.2; without it the
-        # RecursionError handler below is the fallback.
-        if len(getattr(parser, "_msgstack", ())) > limits.max_depth:
-            raise _LimitReached(f"Parts nested deeper than {limits.max_depth} levels were not read.")
-        if len(created) >= limits.max_parts:
-            raise _LimitReached(f"Only the first {limits.max_parts} parts were read.")
-        created.append(message)
-        return message
-
-    parser = BytesFeedParser(_factory=factory, policy=default)
-    try:
-        for start in range(0, len(raw), _FEED_CHUNK):
-            if time.monotonic() > deadline:
-                notes.add(f"Parsing took longer than {limits.time_budget:g} s; the rest was not read.")
-                break
-            parser.feed(raw[start : start + _FEED_CHUNK])
-        return parser.close()
-    except _LimitReached as exc:
-        notes.add(str(exc))
-    except Exception as exc:  # RecursionError above all; the partial tree is still useful
-        notes.add(f"The MIME structure could not be fully parsed ({type(exc).__name__}).")
-    return created[0] if created else None
 
 
 # --- walking the tree ----------------------------------------------------------------------------
 
 
 class _Walker:
-    def __init__(self, limits: ParseLimits, notes: _Notes, deadline: float) -> None:
+    def __init__(self, limits: ParseLimits, notes: Notes, deadline: float) -> None:
         self.limits = limits
         self.notes = notes
         self.deadline = deadline
@@ -439,14 +275,7 @@ def _display_filename(part: Message) -> str:
     name = recover_text(name)
     if "=?" in name:
         name = decode_words(name)[0]
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _WHITESPACE_RUN_RE.sub(" ", _FILENAME_DROP_RE.sub("", name)).strip()
-    if name in (".", ".."):
-        return ""
-    if len(name) > 255:
-        stem, dot, extension = name.rpartition(".")
-        name = f"{stem[: 250 - len(extension)]}.{extension}" if dot and len(extension) < 16 else name[:255]
-    return name
+    return clean_filename(name)
 
 
 def _legacy_filename(part: Message) -> Any:
@@ -458,7 +287,7 @@ def _legacy_filename(part: Message) -> Any:
     return legacy.get_filename()
 
 
-def _decoded_payload(part: Message, notes: _Notes, path: str = "", limit: int | None = None) -> tuple[bytes, bool]:
+def _decoded_payload(part: Message, notes: Notes, path: str = "", limit: int | None = None) -> tuple[bytes, bool]:
     """Transfer-decoded bytes of a part and whether `limit` cut them; message/* parts are re-serialised."""
     payload = _raw_payload(part)
     if isinstance(payload, list):
@@ -484,7 +313,7 @@ def _decoded_payload(part: Message, notes: _Notes, path: str = "", limit: int | 
     return data, truncated
 
 
-def _serialise_body(part: Message, notes: _Notes, path: str) -> bytes:
+def _serialise_body(part: Message, notes: Notes, path: str) -> bytes:
     """The body of a message/* part as bytes (the stdlib keeps no original bytes for subparts).
 
     compat32 leaves stored header values as they came, so this is close to the original.
