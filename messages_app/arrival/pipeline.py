@@ -148,10 +148,6 @@ def drain(*, account_id: int | None = None, max_batches: int | None = None) -> D
     return result
 
 
-def pending_count(account_id: int) -> int:
-    return ArrivalMarker.objects.filter(account_id=account_id, failed_at__isnull=True).count()
-
-
 def failures(account_ids) -> list[ArrivalMarker]:
     """Markers stopped by a permanent failure (or waiting for a retry with an error), newest first."""
     return list(ArrivalMarker.objects.filter(account_id__in=list(account_ids)).exclude(last_error="")

@@ -17,7 +17,6 @@ from datetime import datetime
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 from imapclient.imap_utf7 import decode as utf7_decode
-from imapclient.imap_utf7 import encode as utf7_encode
 from imapclient.response_parser import parse_response
 
 from messages_app.enums import Security
@@ -44,7 +43,6 @@ class ImapConfig:
     security: str
     username: str
     password: str = field(repr=False, default="")
-    oauth_access_token: str = field(repr=False, default="")
     timeout: float = 15.0
 
 
@@ -401,10 +399,7 @@ def connect(config: ImapConfig) -> ImapConnection:
             if "IMAP4REV1" not in capabilities and "IMAP4REV2" not in capabilities:
                 raise ProtocolError(NO_IMAP4REV1, host=endpoint.host, port=endpoint.port)
             try:
-                if config.oauth_access_token:
-                    client.oauth2_login(config.username, config.oauth_access_token)
-                else:
-                    _password_login(client, config, capabilities)
+                _password_login(client, config, capabilities)
             except UnicodeError:
                 raise PasswordNotEncodable(host=endpoint.host, port=endpoint.port) from None
             except imap_exc.LoginError as exc:
@@ -446,10 +441,6 @@ def _decode_name(raw) -> str:
     if isinstance(raw, str):
         raw = raw.encode()
     return utf7_decode(raw)
-
-
-def encode_name(name: str) -> bytes:
-    return utf7_encode(name)
 
 
 def _find_header_item(data: dict) -> bytes:

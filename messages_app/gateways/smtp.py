@@ -41,7 +41,6 @@ class SmtpConfig:
     username: str
     password: str = field(repr=False, default="")
     auth_required: bool = True
-    oauth_access_token: str = field(repr=False, default="")
     timeout: float = 15.0
 
 
@@ -97,10 +96,7 @@ async def _open(config: SmtpConfig) -> aiosmtplib.SMTP:
     try:
         await client.connect()
         if config.auth_required:
-            if config.oauth_access_token:
-                await client.auth_xoauth2(config.username, config.oauth_access_token)
-            else:
-                await _login(client, config)
+            await _login(client, config)
     except BaseException:
         client.close()
         raise

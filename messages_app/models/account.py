@@ -108,14 +108,6 @@ class MailAccount(models.Model):
             return self.get_password()
         return crypto.decrypt(self.smtp_password_encrypted, binding=self._bind("smtp_password"))
 
-    def set_oauth_token(self, token_json: str) -> None:
-        self.oauth_token_encrypted = crypto.encrypt(token_json, binding=self._bind("oauth")) if token_json else ""
-
-    def get_oauth_token(self) -> str:
-        if not self.oauth_token_encrypted:
-            return ""
-        return crypto.decrypt(self.oauth_token_encrypted, binding=self._bind("oauth"))
-
     @property
     def effective_smtp_username(self) -> str:
         return self.smtp_username or self.username

@@ -3,8 +3,7 @@
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from messages_app.enums import Preset
-from messages_app.models import CompanyServer, MailAccount
+from messages_app.models import MailAccount
 from messages_app.presets import preset_for
 
 
@@ -76,10 +75,3 @@ def mail_account_delete(*, account: MailAccount) -> None:
         if successor is not None:
             MailAccount.objects.filter(pk=successor.pk).update(is_primary=True)
 
-
-def company_servers_offered():
-    return CompanyServer.objects.filter(is_active=True)
-
-
-def preset_choices() -> list[tuple[str, str]]:
-    return [(value, label) for value, label in Preset.choices]

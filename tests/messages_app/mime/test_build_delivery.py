@@ -1,12 +1,11 @@
 """A built message through a real SMTP server (aiosmtpd) and back into IMAP (Dovecot): the server
 receives exactly the built bytes, Bcc only in the envelope, and the sync reads what went in."""
 
-from messages_app.services.endpoints import smtp_config_for
-
 from messages_app.gateways import smtp as smtp_gateway
 from messages_app.mime.build import Attachment, as_bytes, build_message, envelope_recipients
 from messages_app.mime.headers import parse_header_block
 from messages_app.mime.parse import get_part_payload, parse_message
+from messages_app.services.connections import smtp_config_for
 from messages_app.services.sync import open_connection
 from tests.conftest import account_on
 
@@ -22,9 +21,10 @@ def test_a_built_message_is_delivered_as_built_with_bcc_only_in_the_envelope(own
     raw = as_bytes(message)
     recipients = envelope_recipients(message, bcc)
 
-    refused = smtp_gateway.send(smtp_config_for(account), sender=mail_user.email, recipients=recipients, message=raw)
+    result = smtp_gateway.send(smtp_config_for(account), sender=mail_user.email, recipients=recipients, message=raw)
 
-    assert refused == {}
+    assert result.refused == ()
+    assert set(result.accepted) == {"laura@example.it", "archivio@edilnord.example"}
     [received] = mail_user.smtp.wait_for(1, login=mail_user.login)
     assert received.rcpt_tos == ["laura@example.it", "archivio@edilnord.example"]
     assert received.data.rstrip(b"\r\n") == raw.rstrip(b"\r\n")

@@ -56,3 +56,27 @@ def test_the_metadata_fetch_brings_every_header_the_summary_reads(owner, mail_us
     assert summary.list_unsubscribe == "<mailto:unsub@example.org>"
     assert summary.list_unsubscribe_post == "List-Unsubscribe=One-Click"
     assert "X-Autorespond" in SYNC_HEADER_FIELDS and "X-Priority" in SYNC_HEADER_FIELDS
+
+
+def test_a_sync_stores_those_headers_on_the_message(owner, mail_user):
+    from messages_app.models import Message
+    from messages_app.services.sync import account_sync
+
+    mail_user.dovecot.append(mail_user.login, "INBOX", RAW)
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    stored = Message.objects.get(account=account)
+    assert stored.return_path == "bounces@pec.example.net"
+    assert stored.delivered_to == "amministrazione@pec.example.it"
+    assert (stored.sender_name, stored.sender_addr) == ("Gestore PEC", "gestore@pec.example.net")
+    assert stored.reply_to == [["", "fornitore@pec.example.net"]]
+    assert (stored.x_ricevuta, stored.x_trasporto) == ("avvenuta-consegna", "posta-certificata")
+    assert stored.x_riferimento_message_id == "20240307101500.12345@mail.example.net"
+    assert (stored.x_tiporicevuta, stored.x_verificasicurezza) == ("completa", "errore")
+    assert stored.x_auto_response_suppress == "All"
+    assert stored.x_autoreply == "yes"
+    assert stored.importance == "high"
+    assert stored.list_unsubscribe == "<mailto:unsub@example.org>"
+    assert stored.list_unsubscribe_post == "List-Unsubscribe=One-Click"
+    assert stored.x_spam_flag.lower() == "no"
+    assert stored.address_defects is False
