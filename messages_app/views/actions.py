@@ -59,8 +59,10 @@ def deletes_for_good(messages: list[Message], user) -> bool:
 
 
 def _toast(request, text: str, *, status: int = 200):
-    """Only a toast: the action did nothing, and says why."""
-    return render(request, "messages_app/_changed.html", {"toast": text}, status=status)
+    """Only a toast: the action did nothing, and says why (the selection stays, to be acted on)."""
+    response = render(request, "messages_app/_changed.html", {"toast": text}, status=status)
+    response["X-Nothing-Done"] = "1"
+    return response
 
 
 def _moved_toast(count: int, folder_label: str) -> str:

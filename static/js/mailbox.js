@@ -196,6 +196,8 @@
   document.addEventListener("htmx:afterRequest", (event) => {
     const elt = event.detail.elt;
     const path = event.detail.requestConfig && event.detail.requestConfig.path;
+    const xhr = event.detail.xhr;
+    if (xhr && xhr.getResponseHeader("X-Nothing-Done")) return; // nothing happened: keep the selection
     if (path === actionsUrl() || (elt && elt.closest && elt.closest("#selection"))) {
       const all = $("#select-all");
       if (all) all.checked = false;

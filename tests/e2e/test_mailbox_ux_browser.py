@@ -206,6 +206,8 @@ def test_folder_names_follow_the_language(browser, size, locale, live_server, ow
     mail_user.dovecot.create_folder(mail_user.login, "Clienti")
     mail_user.dovecot.create_folder(mail_user.login, f"Clienti{delimiter}Edilnord")
     inbox.sync()
+    owner.language = locale[:2]  # the signed-in user's own choice decides the UI's language
+    owner.save(update_fields=["language"])
     context, tab = open_tab(browser, size, locale)
     try:
         log_in(tab, live_server, "owner", "owner-pass-1")
