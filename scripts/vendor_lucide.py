@@ -20,8 +20,8 @@ def symbol(package: Path, name: str) -> str:
     svg = (package / "icons" / f"{name}.svg").read_text()
     body = re.search(r"<svg[^>]*>(.*)</svg>", svg, re.S).group(1)
     body = re.sub(r"\s+", " ", body).strip()
-    return (f'<symbol id="{name}" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" '
-            f'stroke-linecap="round" stroke-linejoin="round">{body}</symbol>')
+    # Fill and stroke come from the page's CSS (.icon), so a state can fill an icon (a set star).
+    return f'<symbol id="{name}" viewBox="0 0 24 24">{body}</symbol>'
 
 
 def main(package: Path) -> None:

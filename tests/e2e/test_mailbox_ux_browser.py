@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from messages_app.models import Folder
+from messages_app.services.preferences import preferences_update
 from tests.e2e.conftest import ARTIFACTS, TIMEOUT_MS, log_in
 from tests.messages_app.views import mails
 from tests.messages_app.views.conftest import deliver, make_mailbox, server_subjects
@@ -250,10 +251,39 @@ def test_login_and_settings_fit_a_phone(browser, live_server, owner, inbox):
         shot(tab, "login", "phone")
         assert tab.evaluate("document.documentElement.scrollWidth") <= 390
         log_in(tab, live_server, "owner", "owner-pass-1")
-        for name, path in [("accounts", "/messages/settings/accounts/"), ("account-new", "/messages/settings/accounts/new/"),
+        for name, path in [("accounts", "/messages/settings/accounts/"),
+                           ("account-new", "/messages/settings/accounts/new/"),
                            ("layout", "/messages/settings/layout/")]:
             tab.goto(f"{live_server.url}{path}")
             assert tab.evaluate("document.documentElement.scrollWidth") <= 390, path
             shot(tab, f"settings-{name}", "phone")
+    finally:
+        context.close()
+
+
+def test_threads_keep_star_and_account_and_the_dark_theme_follows_the_system(browser, size, live_server, owner,
+                                                                             mail_user, inbox):
+    deliver(mail_user, "INBOX", mails.plain("Re: Offerta rinnovo", "> Confermo.\nBene.", minutes=30,
+                                            in_reply_to=inbox.message("Offerta rinnovo").message_id))
+    inbox.sync()
+    preferences_update(user=owner, threaded=True)
+    context = browser.new_context(viewport=SIZES[size], locale="it-IT", color_scheme="dark")
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    try:
+        log_in(tab, live_server, "owner", "owner-pass-1")
+        threads = tab.locator("#rows > li.thread")
+        expect(threads).to_have_count(3)
+        conversation = threads.filter(has_text="Re: Offerta rinnovo")
+        expect(conversation.locator(".thread-count")).to_have_text("2")
+        single = threads.filter(has_text="Verbale riunione")
+        expect(single.locator(".thread-count")).to_have_count(0)  # no useless "1"
+        expect(single.locator("button.star")).to_be_visible()
+        expect(single.locator(".where")).to_contain_text(inbox.account.email)
+        single.locator("button.star").click()
+        expect(tab.locator("#rows > li.thread", has_text="Verbale riunione")).to_have_class(re.compile(r"\bflagged\b"))
+        background = tab.evaluate("getComputedStyle(document.querySelector('.list-pane')).backgroundColor")
+        assert background == "rgb(24, 28, 33)", background
+        shot(tab, "threads-dark", size)
     finally:
         context.close()
