@@ -95,7 +95,8 @@ def quote_lines(html: str):
             rest = rest[4:].lstrip(" ")
         end = "" if index == len(lines) - 1 else "\n"
         # A quoted line is a block of its own: its newline would add an empty line in pre-wrap.
-        out.append(f'<span class="quote depth-{min(depth, 3)}">{line}</span>' if depth else line + end)
+        # The bar shows the depth: the "> " markers themselves go (rest is still escaped text).
+        out.append(f'<span class="quote depth-{min(depth, 3)}">{rest or "&nbsp;"}</span>' if depth else line + end)
     return mark_safe("".join(out))  # noqa: S308 - the input is text_to_html's escaped output
 
 

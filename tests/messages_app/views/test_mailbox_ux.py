@@ -128,8 +128,8 @@ def test_italian_dates_are_lower_case():
 
 def test_quoted_lines_are_marked_without_splitting_markup():
     html = quote_lines('Bene.\n&gt; Il contratto\n&gt; &gt; <a href="https://x.test">x.test</a>\nCiao')
-    assert html == ('Bene.\n<span class="quote depth-1">&gt; Il contratto</span>'
-                    '<span class="quote depth-2">&gt; &gt; <a href="https://x.test">x.test</a></span>Ciao')
+    assert html == ('Bene.\n<span class="quote depth-1">Il contratto</span>'
+                    '<span class="quote depth-2"><a href="https://x.test">x.test</a></span>Ciao')
 
 
 @pytest.mark.django_db
