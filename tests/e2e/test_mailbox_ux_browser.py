@@ -244,19 +244,20 @@ def test_folder_names_follow_the_language(browser, size, locale, live_server, ow
         context.close()
 
 
-def test_login_and_settings_fit_a_phone(browser, live_server, owner, inbox):
-    context, tab = open_tab(browser, "phone")
+def test_login_and_settings_forms_fit_the_screen(browser, size, live_server, owner, inbox):
+    width = SIZES[size]["width"]
+    context, tab = open_tab(browser, size)
     try:
         tab.goto(f"{live_server.url}/accounts/login/")
-        shot(tab, "login", "phone")
-        assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+        shot(tab, "login", size)
+        assert tab.evaluate("document.documentElement.scrollWidth") <= width
         log_in(tab, live_server, "owner", "owner-pass-1")
         for name, path in [("accounts", "/messages/settings/accounts/"),
                            ("account-new", "/messages/settings/accounts/new/"),
-                           ("layout", "/messages/settings/layout/")]:
+                           ("layout", "/messages/settings/layout/"), ("preferences", "/accounts/preferences/")]:
             tab.goto(f"{live_server.url}{path}")
-            assert tab.evaluate("document.documentElement.scrollWidth") <= 390, path
-            shot(tab, f"settings-{name}", "phone")
+            assert tab.evaluate("document.documentElement.scrollWidth") <= width, path
+            shot(tab, f"settings-{name}", size)
     finally:
         context.close()
 

@@ -140,3 +140,12 @@ def test_the_404_page_is_branded_and_translated(owner_client, owner):
     assert response.status_code == 404
     body = response.content.decode()
     assert "Pagina non trovata" in body and "· Postino</title>" in body
+
+
+def test_the_500_page_is_branded_and_renders_without_a_context(rf):
+    from django.views.defaults import server_error
+
+    request = rf.get("/messages/")
+    with translation.override("it"):
+        body = server_error(request).content.decode()
+    assert "Qualcosa è andato storto" in body and "· Postino</title>" in body
