@@ -187,7 +187,16 @@
     }
   });
 
+  // A row can reach the list twice (live merge, then the older page): keep the first.
+  function dropDuplicateRows() {
+    const seen = new Set();
+    $$("#rows > li.row[id]").forEach((li) => {
+      if (seen.has(li.id)) li.remove(); else seen.add(li.id);
+    });
+  }
+
   document.addEventListener("htmx:afterSettle", () => {
+    dropDuplicateRows();
     showCurrent();
     watchOlder();
   });
@@ -266,8 +275,13 @@
     template.innerHTML = html;
     const fresh = Array.from(template.content.children).filter((li) => li.matches("li.row[id]"));
     const freshIds = new Set(fresh.map((li) => li.id));
+    // Rows older than every row shown are the next page's business while "older" is still to load.
+    let lastShown = -1;
+    fresh.forEach((li, index) => { if (document.getElementById(li.id)) lastShown = index; });
+    const more = $("#rows > li.more");
     let anchor = null;
-    fresh.forEach((li) => {
+    fresh.forEach((li, index) => {
+      if (more && index > lastShown) return;
       const existing = document.getElementById(li.id);
       if (existing && existing.parentElement === rows) {
         const expanded = existing.querySelector(".thread-children:not(:empty)");

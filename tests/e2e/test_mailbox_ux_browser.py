@@ -97,6 +97,8 @@ def test_scroll_to_message_150_of_200(tab, size, live_server, owner, mail_user):
         for _ in range(60):
             tab.keyboard.press("j")
         expect(rows).to_have_count(200)
+        ids = tab.eval_on_selector_all("#rows > li.row", "rows => rows.map(r => r.id)")
+        assert len(set(ids)) == 200
 
     # Another folder opens at its top.
     show_folders_if_needed(tab, size)
