@@ -84,10 +84,10 @@ def actions(request):
     if action not in ACTIONS:
         return HttpResponseBadRequest("unknown action")
     user = request.user
-    requested = selected_ids(request)
-    if not requested:
+    if not selected_ids(request):
         return _toast(request, _("Nothing selected: tick the messages first."))
-    messages = list(Message.objects.filter(pk__in=requested, account__owner=user).select_related("folder"))
+    messages = list(Message.objects.filter(pk__in=selected_ids(request), account__owner=user)
+                    .select_related("folder"))
     if not messages:
         raise Http404  # nothing of this user's was named: as if the ids did not exist
     ids = [m.pk for m in messages]
