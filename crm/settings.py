@@ -33,6 +33,7 @@ MAIL_SYNC_INTERVAL_SECONDS = env_int("MAIL_SYNC_INTERVAL_SECONDS", 120, minimum=
 MAIL_SYNC_ON_SAVE = env_bool("MAIL_SYNC_ON_SAVE", True)  # queue the first sync when an account is saved
 MAIL_PREFETCH_BODIES = env_bool("MAIL_PREFETCH_BODIES", True)  # fetch bodies of new mail for search
 MAIL_UNREAD_POLL_SECONDS = env_int("MAIL_UNREAD_POLL_SECONDS", 30, minimum=1)  # folder-tree count refresh
+MAIL_LIVE_POLL_SECONDS = env_int("MAIL_LIVE_POLL_SECONDS", 2, minimum=1)  # open list: new mail and flag changes
 MAIL_SYNC_LOCK_SECONDS = env_int("MAIL_SYNC_LOCK_SECONDS", 60, minimum=10)
 
 INSTALLED_APPS = [

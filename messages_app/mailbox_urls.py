@@ -10,6 +10,7 @@ urlpatterns = [
     path("folder/<int:folder_id>/", mailbox.folder, name="folder"),
     path("thread/<int:thread_id>/", mailbox.thread, name="thread"),
     path("counts/", mailbox.counts, name="counts"),
+    path("changes/", mailbox.changes, name="changes"),
     path("m/<int:pk>/", reading.message_read, name="message"),
     path("m/<int:pk>/body/", reading.message_body, name="message_body"),
     path("m/<int:pk>/cid/", reading.message_cid_base, name="message_cid_base"),

@@ -6,6 +6,7 @@ app on http://127.0.0.1:$DEMO_PORT/ until Ctrl-C. Everything lives in var/demo/ 
 each run) and in a temporary folder for Dovecot, removed on exit.
 
     --screenshot PATH   instead of serving until Ctrl-C, take a browser screenshot and exit
+    --phone-screenshot PATH   with --screenshot: also the message list at a phone's size (390×844)
 """
 
 import argparse
@@ -90,23 +91,32 @@ def _keep_syncing(account_ids: list[int], stop: threading.Event) -> None:
         close_old_connections()
 
 
-def _screenshot(url: str, password: str, path: Path) -> None:
+def _log_in(page, url: str, password: str) -> None:
+    page.goto(f"{url}/accounts/login/")
+    page.fill("input[name=username]", "demo")
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/messages/")
+
+
+def _screenshot(url: str, password: str, path: Path, phone_path: Path | None = None) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
         page = browser.new_page(viewport={"width": 1440, "height": 860}, locale="it-IT")
-        page.goto(f"{url}/accounts/login/")
-        page.fill("input[name=username]", "demo")
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{url}/messages/")
+        _log_in(page, url, password)
         page.locator("#rows a.open", has_text="Ufficio Moderno").first.click()
         page.frame_locator("iframe.body-frame").locator("h2").wait_for()
         page.wait_for_timeout(300)
         path.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(path))
+        if phone_path is not None:
+            phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="it-IT", device_scale_factor=2)
+            _log_in(phone, url, password)
+            phone.wait_for_timeout(300)
+            phone.screenshot(path=str(phone_path))
         browser.close()
 
 
@@ -114,6 +124,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", "8000")))
     parser.add_argument("--screenshot", type=Path)
+    parser.add_argument("--phone-screenshot", type=Path)
     args = parser.parse_args()
     _environment()
     import django
@@ -133,7 +144,7 @@ def main() -> int:
         url = f"http://127.0.0.1:{args.port}"
         server = _serve(args.port)
         if args.screenshot:
-            _screenshot(url, password, args.screenshot)
+            _screenshot(url, password, args.screenshot, args.phone_screenshot)
             print(f"Screenshot saved to {args.screenshot}")
             server.shutdown()
             return 0

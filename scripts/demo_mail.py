@@ -38,6 +38,20 @@ TOPICS = [
     ("Campionatura tessuti", "abbiamo preparato la campionatura che ci avete chiesto, passate pure a ritirarla"),
     ("Reclamo spedizione danneggiata", "due colli sono arrivati danneggiati, alleghiamo le foto"),
 ]
+HOME_SUBJECTS = [
+    ("Pranzo di sabato", "Ci vediamo sabato per il pranzo? Porto io il dolce."),
+    ("Le foto della gita", "Ti mando le foto della gita, quella sul lago è venuta benissimo!"),
+    ("Novità dal paese", "Hai sentito le novità? Riaprono il cinema in piazza."),
+    ("Compleanno di Luca", "Ricordati del compleanno di Luca domenica."),
+    ("Cena da noi venerdì?", "Venerdì sera cena da noi? Ho prenotato anche il vino buono."),
+    ("Vacanze di agosto", "Per agosto pensavamo alla Sicilia, vi unite?"),
+    ("Ricetta della torta", "Ecco la ricetta della torta di mele: poco zucchero e tanta cannella."),
+    ("Concerto in piazza", "Sabato c'è il concerto in piazza, ci andiamo insieme?"),
+    ("Il libro che ti dicevo", "Ho finito il libro che ti dicevo, te lo porto la prossima volta."),
+    ("Foto del compleanno", "Ecco qualche foto della festa, Luca era felicissimo."),
+    ("Chiamami quando puoi", "Chiamami quando puoi, niente di urgente."),
+    ("Mercatino di Natale", "Quest'anno il mercatino di Natale apre prima: andiamo il primo weekend?"),
+]
 REPLIES = ["Grazie, ricevuto. Vi aggiorno entro domani.", "Perfetto, confermo.", "Va bene per noi, procediamo pure.",
            "Possiamo spostare a mercoledì?", "Ho girato la richiesta all'amministrazione.", "Ottimo, grazie mille!"]
 
@@ -81,13 +95,14 @@ PHOTO_PNG = _png(64, (46, 134, 193))
 
 def _newsletter(shop: str, sender: tuple[str, str], to, when, n: int) -> EmailMessage:
     domain = sender[1].split("@")[1]
-    message = _message(f"{shop}: le novità di questa settimana ({n})", sender, [to], when,
+    week = when.isocalendar().week
+    message = _message(f"{shop}: le novità della settimana {week}", sender, [to], when,
                        f"Le novità di {shop}. Apri la versione HTML per vedere le offerte.")
     html = f"""<table width="100%" style="background-color:#f4f4f4"><tr><td>
       <table width="560" align="center" style="background-color:#ffffff; padding:16px; font-family:Arial">
         <tr><td><img src="cid:logo@{domain}" width="16" height="16" alt=""> <b>{shop}</b></td></tr>
         <tr><td><h2 style="color:#c0392b">Sconti fino al 40% su tutta la collezione</h2>
-          <img src="https://images.{domain}/banner-{n}.jpg" width="520" height="160" alt="Banner offerte">
+          <img src="https://images.{domain}/banner-{n}.jpg" width="520" height="160" alt="">
           <p>Gentile cliente, questa settimana abbiamo selezionato per te le migliori offerte della stagione.</p>
           <p><a href="https://{domain}/offerte?utm_source=newsletter">Scopri le offerte</a></p>
           <p style="font-size:11px;color:#888">Ricevi questa email perché sei iscritta alla newsletter.
@@ -141,7 +156,9 @@ def work_mailbox(now: datetime, rng: random.Random) -> dict[str, list[tuple[byte
         start = recent - timedelta(days=n * 0.9 + rng.random(), minutes=rng.randint(0, 600))
         body = f"Buongiorno Olga,\n\n{line}.\n\nCordiali saluti,\n{person[0]}\n{person[2]}"
         first = _message(subject, person[:2], [WORK], start, body)
-        if n % 4 == 0:
+        if "alleg" in line and "foto" in line:  # the text promises an attachment: it has one
+            first.add_attachment(PHOTO_PNG, maintype="image", subtype="png", filename="collo-danneggiato.png")
+        elif "alleg" in line or n % 4 == 0:
             first.add_attachment(_pdf(subject), maintype="application", subtype="pdf",
                                  filename=f"{subject.split(' ')[0].lower()}-{2400 + n}.pdf")
         if n % 11 == 3:
@@ -176,6 +193,8 @@ def work_mailbox(now: datetime, rng: random.Random) -> dict[str, list[tuple[byte
         when = now - timedelta(days=n * 3 + 2)
         invoice = _message(f"Fattura n. {900 + n}/2026", ("Amministrazione Carta&Co", "fatture@cartaeco.test"),
                            [WORK], when, "In allegato la fattura del mese.")
+        invoice.add_attachment(_pdf(f"Fattura {900 + n}/2026"), maintype="application", subtype="pdf",
+                               filename=f"fattura-{900 + n}-2026.pdf")
         folders["Fornitori"].append((bytes(invoice), "S", when))
     pec_when = now - timedelta(hours=3)
     folders["INBOX"].append((bytes(_pec(WORK, pec_when)), "", pec_when))
@@ -184,15 +203,13 @@ def work_mailbox(now: datetime, rng: random.Random) -> dict[str, list[tuple[byte
 
 def home_mailbox(now: datetime, rng: random.Random) -> dict[str, list[tuple[bytes, str, datetime]]]:
     folders: dict[str, list] = {"INBOX": [], "Sent": [], "Archivio": [], "Archivio.2025": [], "Viaggi": []}
-    lines = ["Ci vediamo sabato per il pranzo?", "Ti mando le foto della gita!", "Hai sentito le novità?",
-             "Ricordati del compleanno di Luca domenica.", "Ho prenotato il ristorante per le otto."]
     for n in range(70):
         friend = FRIENDS[n % len(FRIENDS)]
         when = now - timedelta(days=n * 1.3 + rng.random(), hours=rng.randint(0, 10))
-        subject = rng.choice(["Sabato", "Foto", "Novità", "Compleanno", "Cena"]) + f" {n}"
-        text = f"Ciao Olga,\n{rng.choice(lines)}\n\nUn abbraccio,\n{friend[0]}"
+        subject, line = HOME_SUBJECTS[n % len(HOME_SUBJECTS)]
+        text = f"Ciao Olga,\n{line}\n\nUn abbraccio,\n{friend[0]}"
         message = _message(subject, friend, [HOME], when, text)
-        if n % 9 == 0:
+        if "foto" in line:
             message.add_attachment(PHOTO_PNG, maintype="image", subtype="png", filename=f"foto-{n}.png")
         folder = "Archivio.2025" if n > 60 else ("Archivio" if n > 45 else "INBOX")
         folders[folder].append((bytes(message), "S" if n > 4 else "", when))
@@ -207,6 +224,8 @@ def home_mailbox(now: datetime, rng: random.Random) -> dict[str, list[tuple[byte
         booking = _message(f"Conferma prenotazione volo BGY-{destination}",
                            ("Volare Facile", "booking@volarefacile.test"), [HOME], when,
                            "La tua prenotazione è confermata. Carta d'imbarco in allegato.")
+        booking.add_attachment(_pdf(f"Carta d'imbarco BGY-{destination}"), maintype="application", subtype="pdf",
+                               filename=f"carta-imbarco-{destination.lower()}.pdf")
         folders["Viaggi"].append((bytes(booking), "SF" if n == 0 else "S", when))
     return folders
 

@@ -69,6 +69,17 @@ def folder_label(folder: Folder) -> str:
     return role_label(folder.role) if folder.role else folder.display_name
 
 
+def folder_path_label(folder: Folder) -> str:
+    """The folder's place in the tree in the tree's own words: "Clienti › Edilnord", "Entrata ›
+    Progetti"; a role folder is just its role's name."""
+    if folder.role:
+        return role_label(folder.role)
+    parts = folder.name.split(folder.delimiter) if folder.delimiter else [folder.name]
+    if len(parts) > 1 and parts[0].upper() == "INBOX":
+        parts[0] = role_label(FolderRole.INBOX)
+    return " › ".join(parts)
+
+
 def unified_scope(user, role: str) -> Scope:
     if role not in UNIFIED_ROLES:
         raise Http404

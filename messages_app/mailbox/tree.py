@@ -81,3 +81,12 @@ def folder_tree(user, *, merged: bool) -> FolderTree:
         ]))
     return FolderTree(unified, special, accounts)
 
+
+
+def move_targets(folders: list[Folder]) -> list[Folder]:
+    """Folders a message can be moved to, in the tree's order, account by account."""
+    by_account: dict[int, list[Folder]] = {}
+    for folder in folders:
+        if folder.is_selectable:
+            by_account.setdefault(folder.account_id, []).append(folder)
+    return [f for account_folders in by_account.values() for f in _ordered(account_folders)]

@@ -3,7 +3,12 @@
 from django import template
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format, time_format
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+
+from messages_app.mailbox.scopes import folder_path_label, role_label
 
 register = template.Library()
 
@@ -18,13 +23,35 @@ def mail_date(value):
     if local.date() == today:
         return time_format(local, "TIME_FORMAT")
     if local.year == today.year:
-        return date_format(local, "j M")
+        return _lower_names(date_format(local, "j M"))
     return date_format(local, "SHORT_DATE_FORMAT")
+
+
+def _lower_names(text: str) -> str:
+    """Italian writes day and month names in lower case ("martedì 1 dicembre"); Django's
+    catalogue capitalises them."""
+    return text.lower() if (get_language() or "").startswith("it") else text
 
 
 @register.filter
 def mail_datetime(value):
-    return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else ""
+    if not value:
+        return ""
+    local = timezone.localtime(value)
+    if (get_language() or "").startswith("it"):
+        return _lower_names(date_format(local, "l j F Y, H:i"))
+    return date_format(local, "DATETIME_FORMAT")
+
+
+@register.filter
+def chip(account_id) -> int:
+    """Which of the eight account colours (static/css/postino.css .chip-N) an account wears."""
+    return int(account_id or 0) % 8
+
+
+@register.filter
+def folder_path(folder) -> str:
+    return folder_path_label(folder)
 
 
 @register.filter
@@ -53,3 +80,34 @@ def size(value):
 def dom_id(key: str) -> str:
     """A scope key ("folder:12") as an element id part ("folder-12")."""
     return str(key).replace(":", "-")
+
+
+@register.filter
+def quote_lines(html: str):
+    """Mark the quoted lines ("> ...") of a plain-text body, already escaped and linkified by
+    text_to_html, so they read as a quote. Only whole lines are wrapped: no markup is split."""
+    lines = str(html).split("\n")
+    out = []
+    for index, line in enumerate(lines):
+        depth, rest = 0, line
+        while rest.startswith("&gt;"):
+            depth += 1
+            rest = rest[4:].lstrip(" ")
+        end = "" if index == len(lines) - 1 else "\n"
+        # A quoted line is a block of its own: its newline would add an empty line in pre-wrap.
+        # The bar shows the depth: the "> " markers themselves go (rest is still escaped text).
+        out.append(f'<span class="quote depth-{min(depth, 3)}">{rest or "&nbsp;"}</span>' if depth else line + end)
+    return mark_safe("".join(out))  # noqa: S308 - the input is text_to_html's escaped output
+
+
+@register.filter
+def role_name(role: str) -> str:
+    """A folder role code ("drafts") in the user's language ("Bozze")."""
+    return role_label(role) if role else ""
+
+
+@register.filter
+def iso_local(value: str) -> str:
+    """An ISO timestamp (as the status rows carry it) in the local zone and the user's language."""
+    parsed = parse_datetime(value or "")
+    return mail_datetime(parsed) if parsed else ""

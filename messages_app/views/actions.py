@@ -2,7 +2,8 @@
 
 Each goes through the write path (server first, queued when it is down). The answer updates
 only what changed: the affected rows and the reading pane, out of band; counts refresh on the
-`countsStale` event.
+`countsStale` event. A toast says what was done (with Annulla where it can be undone) or, in
+words, why nothing was.
 """
 
 import json
@@ -10,12 +11,13 @@ import json
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from messages_app.enums import FolderRole
 from messages_app.mailbox.listing import scope_messages
-from messages_app.mailbox.scopes import scope_from_key
+from messages_app.mailbox.scopes import folder_path_label, role_label, scope_from_key
 from messages_app.models import Folder, Message
 from messages_app.services.message_actions import (
     message_delete,
@@ -31,7 +33,14 @@ FLAG_CHANGES = {
     "flag": {"add": ("\\Flagged",)},
     "unflag": {"remove": ("\\Flagged",)},
 }
-ACTIONS = {*FLAG_CHANGES, "move", "spam", "delete"}
+ACTIONS = {*FLAG_CHANGES, "move", "spam", "delete", "restore"}
+UNDO_FLAGS = {"read": "unread", "unread": "read", "flag": "unflag", "unflag": "flag"}
+FLAG_DONE = {
+    "read": lambda n: ngettext("%(count)s message marked as read", "%(count)s messages marked as read", n),
+    "unread": lambda n: ngettext("%(count)s message marked as unread", "%(count)s messages marked as unread", n),
+    "flag": lambda n: ngettext("%(count)s message flagged", "%(count)s messages flagged", n),
+    "unflag": lambda n: ngettext("%(count)s message no longer flagged", "%(count)s messages no longer flagged", n),
+}
 
 
 def selected_ids(request) -> list[int]:
@@ -49,6 +58,25 @@ def deletes_for_good(messages: list[Message], user) -> bool:
     return any(m.folder.role == FolderRole.TRASH or m.account_id not in with_trash for m in messages)
 
 
+def _toast(request, text: str, *, status: int = 200):
+    """Only a toast: the action did nothing, and says why (the selection stays, to be acted on)."""
+    response = render(request, "messages_app/_changed.html", {"toast": text}, status=status)
+    response["X-Nothing-Done"] = "1"
+    return response
+
+
+def _moved_toast(count: int, folder_label: str) -> str:
+    return ngettext("%(count)s message moved to %(folder)s", "%(count)s messages moved to %(folder)s",
+                    count) % {"count": count, "folder": folder_label}
+
+
+def _where_to(messages: list[Message], user, role: str) -> dict[int, Folder]:
+    """Each message's destination for Spam or Delete: its own account's folder of that role."""
+    targets = {f.account_id: f for f in Folder.objects.filter(account__owner=user, role=role)}
+    return {m.pk: targets[m.account_id] for m in messages
+            if m.account_id in targets and targets[m.account_id].pk != m.folder_id}
+
+
 @login_required
 @require_POST
 def actions(request):
@@ -56,6 +84,8 @@ def actions(request):
     if action not in ACTIONS:
         return HttpResponseBadRequest("unknown action")
     user = request.user
+    if not selected_ids(request):
+        return _toast(request, _("Nothing selected: tick the messages first."))
     messages = list(Message.objects.filter(pk__in=selected_ids(request), account__owner=user)
                     .select_related("folder"))
     if not messages:
@@ -71,20 +101,74 @@ def actions(request):
         response["HX-Reswap"] = "innerHTML"
         return response
 
+    undo, events = None, {}
+    origins = ",".join(f"{m.pk}:{m.folder_id}" for m in messages)
     if action in FLAG_CHANGES:
         queued = message_flags_set(user=user, message_ids=ids, **FLAG_CHANGES[action])
+        done = FLAG_DONE[action](len(ids)) % {"count": len(ids)}
+        undo = {"action": UNDO_FLAGS[action], "ids": ",".join(map(str, ids))}
     elif action == "move":
+        if not request.POST.get("destination"):
+            return _toast(request, _("Choose the folder to move to first."))
         destination = get_object_or_404(Folder.objects.select_related("account"),
                                         pk=request.POST.get("destination") or 0, account__owner=user)
+        movable = [m for m in messages if m.account_id == destination.account_id and m.folder_id != destination.pk]
+        if not movable:
+            return _toast(request, _("Nothing to move: the messages are already in %(folder)s or in another "
+                                     "account.") % {"folder": folder_path_label(destination)})
         queued = message_move(user=user, message_ids=ids, destination=destination)
+        done = _moved_toast(len(movable), folder_path_label(destination))
+        undo = {"action": "restore", "origins": origins}
     elif action == "spam":
+        moving = _where_to(messages, user, FolderRole.SPAM)
+        if not moving:
+            return _toast(request, _("Nothing to move: no Spam folder, or the messages are already there."))
         queued = message_move_to_role(user=user, message_ids=ids, role=FolderRole.SPAM)
+        done = _moved_toast(len(moving), role_label(FolderRole.SPAM))
+        undo = {"action": "restore", "origins": origins}
+    elif action == "restore":
+        queued, restored = _restore(request)
+        done = ngettext("%(count)s message put back", "%(count)s messages put back", restored) % {"count": restored}
+        events["listRefresh"] = True
     else:
+        to_trash = _where_to(messages, user, FolderRole.TRASH)
         queued = message_delete(user=user, message_ids=ids)
-    return _changed(request, ids, scope_key, reading_id, queued, moved=action in ("move", "spam", "delete"))
+        if len(to_trash) == len(ids):
+            done = _moved_toast(len(ids), role_label(FolderRole.TRASH))
+            undo = {"action": "restore", "origins": origins}
+        else:
+            done = ngettext("%(count)s message deleted for good", "%(count)s messages deleted for good",
+                            len(ids)) % {"count": len(ids)}
+    if undo is not None:
+        undo.setdefault("ids", ",".join(map(str, ids)))
+        undo["scope"] = scope_key
+    return _changed(request, ids, scope_key, reading_id, queued, moved=action in ("move", "spam", "delete"),
+                    toast=done, undo=undo, events=events)
 
 
-def _changed(request, ids: list[int], scope_key: str, reading_id: str, queued: int, *, moved: bool):
+def _restore(request) -> tuple[int, int]:
+    """Undo of a move: each message back to the folder it came from (ids survive a move)."""
+    user = request.user
+    origin_of: dict[int, int] = {}
+    for pair in request.POST.get("origins", "").split(","):
+        message_id, _sep, folder_id = pair.partition(":")
+        if message_id.isdigit() and folder_id.isdigit():
+            origin_of[int(message_id)] = int(folder_id)
+    folders = {f.pk: f for f in Folder.objects.filter(pk__in=set(origin_of.values()), account__owner=user)
+               .select_related("account")}
+    wanted = [pk for pk in selected_ids(request) if origin_of.get(pk) in folders]
+    queued = restored = 0
+    for folder_id, folder in folders.items():
+        group = [pk for pk in wanted if origin_of[pk] == folder_id]
+        moving = Message.objects.filter(pk__in=group, account=folder.account).exclude(folder=folder).count()
+        if moving:
+            queued += message_move(user=user, message_ids=group, destination=folder)
+            restored += moving
+    return queued, restored
+
+
+def _changed(request, ids: list[int], scope_key: str, reading_id: str, queued: int, *, moved: bool,
+             toast: str = "", undo: dict | None = None, events: dict | None = None):
     user = request.user
     preferences = preferences_of(user)
     scope = scope_from_key(user, scope_key) if scope_key else None
@@ -102,9 +186,9 @@ def _changed(request, ids: list[int], scope_key: str, reading_id: str, queued: i
     response = render(request, "messages_app/_changed.html", {
         "rows": rows, "gone": gone, "scope": scope, "preferences": preferences,
         "reading_id": reading_id if is_open else "", "opened": opened, "reading_cleared": moved,
-        "queued_notice": notice,
+        "queued_notice": notice, "toast": toast, "undo": json.dumps(undo) if undo else "",
     })
-    events = {"countsStale": True}
+    events = {"countsStale": True, **(events or {})}
     if threaded:
         events["listStale"] = True
     response["HX-Trigger"] = json.dumps(events)

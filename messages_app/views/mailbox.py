@@ -7,9 +7,11 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from messages_app.mailbox.changes import change_token
 from messages_app.mailbox.keyset import Cursor
 from messages_app.mailbox.listing import messages_page
 from messages_app.mailbox.scopes import (
@@ -22,7 +24,7 @@ from messages_app.mailbox.scopes import (
     unified_scope,
 )
 from messages_app.mailbox.threads import thread_messages, threads_page
-from messages_app.mailbox.tree import folder_tree
+from messages_app.mailbox.tree import folder_tree, move_targets
 from messages_app.selectors import folders_of
 from messages_app.services.preferences import preferences_of
 
@@ -59,7 +61,8 @@ def list_context(request, scope: Scope) -> dict:
     return {
         "scope": scope, "page": page, "threaded": threaded, "query": query, "everywhere": everywhere,
         "next_url": next_url, "preferences": preferences,
-        "move_targets": [f for f in folders_of(request.user) if f.is_selectable],
+        "move_targets": move_targets(list(folders_of(request.user))),
+        "changes_token": change_token(request.user), "live_poll_ms": settings.MAIL_LIVE_POLL_SECONDS * 1000,
     }
 
 
@@ -118,3 +121,23 @@ def counts(request):
     preferences = preferences_of(request.user)
     tree = folder_tree(request.user, merged=preferences.merge_accounts)
     return render(request, "messages_app/_counts.html", {"counts": tree.counts()})
+
+
+@login_required
+@require_GET
+def changes(request):
+    """The open list's poll: 204 while the user's mail is unchanged (one small query), else the
+    newest page of rows for the page's script to merge (new rows on top, changed ones replaced)."""
+    token = change_token(request.user)
+    if request.GET.get("token") == token:
+        return HttpResponse(status=204)
+    scope = scope_from_key(request.user, request.GET.get("scope", ""))
+    preferences = preferences_of(request.user)
+    threaded = preferences.threaded and scope.can_thread
+    page = threads_page(request.user, scope) if threaded else messages_page(request.user, scope)
+    response = render(request, "messages_app/_rows.html", {
+        "scope": scope, "page": page, "threaded": threaded, "preferences": preferences, "next_url": "",
+    })
+    response["X-Changes-Token"] = token
+    response["X-Changes-Complete"] = "0" if page.next_cursor else "1"
+    return response

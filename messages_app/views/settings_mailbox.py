@@ -24,7 +24,7 @@ class LayoutForm(forms.ModelForm):
         help_texts = {
             "show_preview": gettext_lazy("A line of the message text under each subject."),
             "threaded": gettext_lazy("One row per conversation, with the number of its messages."),
-            "merge_accounts": gettext_lazy("Entrata, Bozze, Inviata, Spam and Cestino of every account together; "
+            "merge_accounts": gettext_lazy("Inbox, Drafts, Sent, Spam and Trash of every account together; "
                                            "off: each account stands alone."),
             "mark_read_on_open": gettext_lazy("Off: messages stay unread until you mark them."),
         }

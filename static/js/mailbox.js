@@ -1,5 +1,6 @@
 // The mailbox's small behaviours on top of htmx: the current row, selection, thread expansion,
-// read state after opening, and keyboard shortcuts. No inline scripts, no eval.
+// read state after opening, keyboard shortcuts, the endless list, live updates, one pane at a time
+// on phones, and toasts. No inline scripts, no eval.
 (function () {
   "use strict";
 
@@ -56,7 +57,10 @@
     let ids = selectedIds();
     if (!ids.length && currentRow()) ids = [currentRow().dataset.id];
     if (!ids.length && openedId()) ids = [openedId()];
-    if (!url || !ids.length) return;
+    if (!url || !ids.length) {
+      if (url) showToast(($("#toast") || document.body).dataset.nothingSelected || "");
+      return;
+    }
     htmx.ajax("POST", url, {
       source: document.body,
       swap: "none",
@@ -130,6 +134,12 @@
     if (target.id === "select-all") {
       $$("#rows input[name=ids]").forEach((box) => { box.checked = target.checked; });
     }
+    const paneSwitch = target.closest && target.closest("[data-show-pane]");
+    if (paneSwitch && $("#mailbox")) {
+      event.preventDefault();
+      showPane(paneSwitch.dataset.showPane);
+    }
+    if (target.closest && target.closest("[data-close-toast]")) $("#toast").innerHTML = "";
     if (target.matches("[data-close-dialog]")) {
       $("#dialog").innerHTML = "";
     }
@@ -158,8 +168,13 @@
       const button = document.querySelector(`[aria-controls="${target.id}"]`);
       if (button) button.setAttribute("aria-expanded", "true");
     }
-    if (target.id === "list") markTreeActive();
+    if (target.id === "list") {
+      markTreeActive();
+      target.scrollTop = 0; // a folder opened after scrolling another starts at the top
+      showPane("list");
+    }
     if (target.id === "reading") {
+      showPane("reading");
       const article = $("article.message", target);
       if (!article) return;
       const row = document.getElementById(`m-${article.dataset.messageId}`);
@@ -172,7 +187,165 @@
     }
   });
 
-  document.addEventListener("htmx:afterSettle", showCurrent);
+  // A row can reach the list twice (live merge, then the older page): keep the first.
+  function dropDuplicateRows() {
+    const seen = new Set();
+    $$("#rows > li.row[id]").forEach((li) => {
+      if (seen.has(li.id)) li.remove(); else seen.add(li.id);
+    });
+  }
+
+  document.addEventListener("htmx:afterSettle", () => {
+    dropDuplicateRows();
+    showCurrent();
+    watchOlder();
+  });
+
+  // After any action the selection is spent: clear the select-all box with the rows.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const elt = event.detail.elt;
+    const path = event.detail.requestConfig && event.detail.requestConfig.path;
+    const xhr = event.detail.xhr;
+    if (xhr && xhr.getResponseHeader("X-Nothing-Done")) return; // nothing happened: keep the selection
+    if (path === actionsUrl() || (elt && elt.closest && elt.closest("#selection"))) {
+      const all = $("#select-all");
+      if (all) all.checked = false;
+      if (event.detail.successful) $$("#rows input[name=ids]:checked").forEach((box) => { box.checked = false; });
+    }
+  });
+
+  // ---- One pane at a time on a phone (two on a tablet): the CSS reads #mailbox[data-pane].
+  function showPane(name) {
+    const mailbox = $("#mailbox");
+    if (mailbox) mailbox.dataset.pane = name;
+  }
+
+  // ---- The endless list: older rows load as the bottom of the pane comes near. The observer's
+  // root is the scrolling pane itself ("revealed" only watches the window, which never scrolls).
+  let olderObserver = null;
+
+  function loadOlder(item) {
+    if (item.dataset.loading) return;
+    item.dataset.loading = "1";
+    htmx.ajax("GET", item.dataset.nextUrl, { target: item, swap: "outerHTML", source: item });
+  }
+
+  function watchOlder() {
+    const pane = $("#list");
+    const item = $("#rows > li.more");
+    if (!pane || !item || item.dataset.watched) return;
+    if (!("IntersectionObserver" in window)) return; // the plain link still works
+    if (!olderObserver || olderObserver.root !== pane) {
+      if (olderObserver) olderObserver.disconnect();
+      olderObserver = new IntersectionObserver((entries) => {
+        entries.forEach((entry) => { if (entry.isIntersecting) loadOlder(entry.target); });
+      }, { root: pane, rootMargin: "0px 0px 600px 0px" });
+    }
+    item.dataset.watched = "1";
+    olderObserver.observe(item);
+  }
+
+  // ---- Live list: a cheap conditional poll (204 while nothing changed), merged row by row.
+  let polling = false;
+
+  function pollChanges(force) {
+    const list = $("#list .list");
+    if (!list || !list.dataset.changesUrl || polling) return;
+    if (document.hidden && !force) return;
+    polling = true;
+    const token = force ? "" : list.dataset.changesToken || "";
+    fetch(`${list.dataset.changesUrl}&token=${encodeURIComponent(token)}`, {
+      headers: { "HX-Request": "true" }, credentials: "same-origin",
+    }).then((response) => {
+      if (response.status !== 200) return null;
+      list.dataset.changesToken = response.headers.get("X-Changes-Token") || "";
+      const complete = response.headers.get("X-Changes-Complete") === "1";
+      return response.text().then((html) => {
+        if ($("#list .list") !== list) return; // another folder was opened meanwhile
+        mergeRows(html, complete);
+        if (!force) htmx.trigger(document.body, "countsStale");
+      });
+    }).catch(() => {}).finally(() => { polling = false; });
+  }
+
+  function mergeRows(html, complete) {
+    const rows = $("#rows");
+    if (!rows) return;
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    const fresh = Array.from(template.content.children).filter((li) => li.matches("li.row[id]"));
+    const freshIds = new Set(fresh.map((li) => li.id));
+    // Rows older than every row shown are the next page's business while "older" is still to load.
+    let lastShown = -1;
+    fresh.forEach((li, index) => { if (document.getElementById(li.id)) lastShown = index; });
+    const more = $("#rows > li.more");
+    let anchor = null;
+    fresh.forEach((li, index) => {
+      if (more && index > lastShown) return;
+      const existing = document.getElementById(li.id);
+      if (existing && existing.parentElement === rows) {
+        const expanded = existing.querySelector(".thread-children:not(:empty)");
+        if (!expanded && existing.outerHTML !== li.outerHTML) {
+          const box = existing.querySelector("input[name=ids]");
+          if (box && box.checked) li.querySelector("input[name=ids]").checked = true;
+          existing.replaceWith(li);
+          htmx.process(li);
+          anchor = li;
+        } else {
+          anchor = existing;
+        }
+        return;
+      }
+      if (existing) return;
+      const empty = $("#rows > li.empty-state");
+      if (empty) empty.remove();
+      li.classList.add("arrived");
+      if (anchor) anchor.after(li); else rows.prepend(li);
+      htmx.process(li);
+      anchor = li;
+    });
+    // Rows that left the list elsewhere (moved or deleted by another client).
+    $$("#rows > li.row[id]").forEach((li) => {
+      if (freshIds.has(li.id)) return;
+      const within = complete || (anchor && (li.compareDocumentPosition(anchor) & Node.DOCUMENT_POSITION_FOLLOWING));
+      if (within) li.remove();
+    });
+    showCurrent();
+  }
+
+  function startPolling() {
+    const list = $("#list .list");
+    const ms = list ? parseInt(list.dataset.pollMs, 10) : 0;
+    if (ms > 0) window.setInterval(() => pollChanges(false), ms);
+  }
+
+  document.body.addEventListener("listRefresh", () => pollChanges(true));
+
+  // ---- Toasts: what an action did, or why it did nothing; they go away by themselves.
+  let toastTimer = null;
+
+  function showToast(text) {
+    const toast = $("#toast");
+    if (!toast || !text) return;
+    const box = document.createElement("div");
+    box.className = "toast";
+    const span = document.createElement("span");
+    span.className = "toast-text";
+    span.textContent = text;
+    box.appendChild(span);
+    toast.replaceChildren(box);
+  }
+
+  const toastArea = $("#toast");
+  if (toastArea) {
+    new MutationObserver(() => {
+      window.clearTimeout(toastTimer);
+      if (toastArea.children.length) toastTimer = window.setTimeout(() => { toastArea.innerHTML = ""; }, 8000);
+    }).observe(toastArea, { childList: true });
+  }
+
+  watchOlder();
+  startPolling();
 
   // After an action in threaded view the rows cannot be patched one by one: reload the list.
   document.body.addEventListener("listStale", () => {

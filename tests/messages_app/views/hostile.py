@@ -80,6 +80,8 @@ def ours(tag: str, attrs: dict[str, str]) -> bool:
         return True  # inside our forms; the sanitiser never lets mail produce them (checked in the body)
     if tag == "svg":
         return attrs.get("class", "").startswith("icon ")  # our icons (the sanitiser drops every <svg>)
+    if tag == "use":  # an icon's symbol, only ever from our own vendored sprite
+        return attrs.get("href", "").startswith("/static/vendor/lucide/sprite.")
     if tag == "iframe":
         return attrs.get("class") == "body-frame" and attrs.get("src", "").startswith("/messages/m/")
     return False

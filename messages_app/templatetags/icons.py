@@ -1,0 +1,29 @@
+"""Lucide icons from the vendored sprite (static/vendor/lucide, built by scripts/vendor_lucide.py)."""
+
+from django import template
+from django.templatetags.static import static
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.simple_tag
+def icon(name: str, css_class: str = ""):
+    """An inline <svg> that uses one symbol of the sprite; decorative, so hidden from screen readers."""
+    href = f"{static('vendor/lucide/sprite.svg')}#{name}"
+    return format_html('<svg class="icon {}" aria-hidden="true" focusable="false"><use href="{}"></use></svg>',
+                       css_class, href)
+
+
+ROLE_ICONS = {"inbox": "inbox", "drafts": "file-pen-line", "sent": "send", "spam": "shield-alert", "trash": "trash-2",
+              "archive": "archive"}
+SPECIAL_ICONS = {"shared": "share-2", "imported": "download", "flagged": "star", "scheduled": "clock"}
+
+
+@register.filter
+def entry_icon(entry) -> str:
+    """The icon of a folder-tree entry: its role's, its special folder's, else a plain folder."""
+    if entry.role in ROLE_ICONS:
+        return ROLE_ICONS[entry.role]
+    kind, _, name = entry.key.partition(":")
+    return SPECIAL_ICONS.get(name, "folder") if kind == "special" else "folder"
