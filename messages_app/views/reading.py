@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from messages_app.exceptions import MailError
@@ -55,6 +56,7 @@ def _images_allowed(request, message: Message) -> bool:
     return request.GET.get("images") == "1" or sender_is_trusted(request.user, message.from_addr)
 
 
+@never_cache  # private mail: no shared or browser cache may keep it
 @login_required
 @require_GET
 def message_read(request, pk: int):
@@ -99,6 +101,7 @@ def body_csp(request, message: Message, *, allow_images: bool) -> str:
     ])
 
 
+@never_cache  # private mail: no shared or browser cache may keep it
 @login_required
 @require_GET
 def message_body(request, pk: int):
@@ -117,6 +120,7 @@ def message_body(request, pk: int):
     return response
 
 
+@never_cache
 @require_GET
 def message_cid(request, pk: int, part_pk: int):
     """An inline part (`cid:` image) of a message, for the token holder (see CID_SALT)."""
@@ -138,7 +142,6 @@ def message_cid(request, pk: int, part_pk: int):
     response = HttpResponse(data, content_type=content_type)
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
     return response
 
 
@@ -150,6 +153,7 @@ def _download(data: bytes, filename: str) -> HttpResponse:
     return response
 
 
+@never_cache  # private mail: no shared or browser cache may keep it
 @login_required
 @require_GET
 def attachment(request, pk: int, part_pk: int):
@@ -165,6 +169,7 @@ def attachment(request, pk: int, part_pk: int):
     return _download(data, part.filename or f"attachment-{part.pk}")
 
 
+@never_cache  # private mail: no shared or browser cache may keep it
 @login_required
 @require_GET
 def attachments_all(request, pk: int):

@@ -187,3 +187,33 @@ def test_another_user_gets_404_for_an_inline_image_even_with_a_valid_link(owner_
     src = re.search(r'<img src="([^"]+)"', body).group(1).replace("&amp;", "&")
     assert colleague_client.get(src).status_code == 404
     assert colleague_client.get(reverse("messages_app:message_cid_base", args=[message.pk])).status_code == 404
+
+
+def _cache_directives(response) -> set[str]:
+    return {item.strip() for item in response["Cache-Control"].split(",")}
+
+
+def test_message_body_and_attachment_responses_are_private_and_never_stored(owner_client, owner, mail_user):
+    box = make_mailbox(owner, mail_user, [
+        ("INBOX", mails.plain("Fattura", "In allegato.",
+                              attachments=[("fattura.pdf", "application/pdf", b"%PDF-1.4 fattura")]), ()),
+        ("INBOX", mails.html("Con logo", '<p><img src="cid:logo@shop.test"></p>', inline_png_cid="logo@shop.test"),
+         ()),
+    ])
+    message, inline = box.message("Fattura"), box.message("Con logo")
+    read(owner_client, message)
+    read(owner_client, inline)
+    part = Attachment.objects.get(message=message, filename="fattura.pdf")
+    body = owner_client.get(reverse("messages_app:message_body", args=[inline.pk])).content.decode()
+    cid_src = re.search(r'<img src="([^"]+)"', body).group(1).replace("&amp;", "&")
+    responses = {
+        "pane": read(owner_client, message),
+        "page": owner_client.get(reverse("messages_app:message", args=[message.pk])),
+        "body": owner_client.get(reverse("messages_app:message_body", args=[message.pk])),
+        "attachment": owner_client.get(reverse("messages_app:attachment", args=[message.pk, part.pk])),
+        "zip": owner_client.get(reverse("messages_app:attachments_zip", args=[message.pk])),
+        "inline part": Client().get(cid_src),
+    }
+    for name, response in responses.items():
+        assert response.status_code == 200, name
+        assert {"private", "no-store"} <= _cache_directives(response), name
