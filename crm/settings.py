@@ -5,6 +5,7 @@ under var/, and generated keys written there once.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -34,6 +35,8 @@ MAIL_SYNC_ON_SAVE = env_bool("MAIL_SYNC_ON_SAVE", True)  # queue the first sync 
 MAIL_PREFETCH_BODIES = env_bool("MAIL_PREFETCH_BODIES", True)  # fetch bodies of new mail for search
 MAIL_UNREAD_POLL_SECONDS = env_int("MAIL_UNREAD_POLL_SECONDS", 30, minimum=1)  # folder-tree count refresh
 MAIL_SYNC_LOCK_SECONDS = env_int("MAIL_SYNC_LOCK_SECONDS", 600, minimum=30)
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)  # wrong passwords before a lockout
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -44,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "csp",
+    "axes",
     "crm",
     "accounts",
     "messages_app",
@@ -62,7 +66,21 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
+
+# Login throttle (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username from one
+# address, every sign-in of that pair is refused, the right password too, for LOGIN_LOCKOUT_MINUTES.
+# The pair, not the address alone, so users behind one proxy do not lock each other out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
 
 ROOT_URLCONF = "crm.urls"
 WSGI_APPLICATION = "crm.wsgi.application"
