@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from messages_app.exceptions import MailError
@@ -102,6 +103,7 @@ def body_csp(request, message: Message, *, allow_images: bool) -> str:
 
 
 @never_cache  # private mail: no shared or browser cache may keep it
+@xframe_options_sameorigin  # framed by the reading pane; every other page is DENY
 @login_required
 @require_GET
 def message_body(request, pk: int):

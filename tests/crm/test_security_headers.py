@@ -76,3 +76,11 @@ def test_the_message_body_frame_keeps_its_own_stricter_policy(owner_client, owne
     directives = _directives(response["Content-Security-Policy"])
     assert directives["default-src"] == ["'none'"] and "sandbox" in directives
     assert "script-src" not in directives
+
+
+def test_only_the_message_body_may_be_framed_and_only_by_our_own_pages(owner_client, owner, mail_user):
+    box = make_mailbox(owner, mail_user, [("INBOX", mails.html("Novità", "<p>Saldi</p>"), ())])
+    message = box.message("Novità")
+    assert owner_client.get(reverse("messages_app:message_body", args=[message.pk]))["X-Frame-Options"] == "SAMEORIGIN"
+    assert owner_client.get(reverse("messages_app:message", args=[message.pk]))["X-Frame-Options"] == "DENY"
+    assert owner_client.get(reverse("messages_app:index"))["X-Frame-Options"] == "DENY"
