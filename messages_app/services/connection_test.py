@@ -4,7 +4,6 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,6 +12,7 @@ from messages_app.gateways import imap as imap_gateway
 from messages_app.gateways import smtp as smtp_gateway
 from messages_app.models import MailAccount
 from messages_app.services.endpoints import imap_config_for, smtp_config_for
+from messages_app.services.rate_limit import hourly_quota_take
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +35,7 @@ class ConnectionReport:
 
 def _rate_limit(user_id: int) -> None:
     """At most MAIL_CONNECTION_TESTS_PER_HOUR tests per user: each one dials out for them."""
-    key = f"mail-connection-tests:{user_id}:{timezone.now():%Y%m%d%H}"
-    cache.add(key, 0, timeout=3600)
-    if cache.incr(key) > settings.MAIL_CONNECTION_TESTS_PER_HOUR:
+    if not hourly_quota_take(name=f"mail-connection-tests:{user_id}", limit=settings.MAIL_CONNECTION_TESTS_PER_HOUR):
         raise RateLimited()
 
 
