@@ -187,3 +187,14 @@ def test_login_and_the_root_redirect(client, owner):
     assert response.status_code == 302
     page = client.get("/messages/").content.decode()
     assert "Entrata" in page and "Contrassegnata" in page
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("imap_port", "73677"), ("smtp_port", "0"), ("imap_port", "-5"), ("smtp_host", "h" * 256),
+])
+def test_the_form_refuses_ports_outside_1_to_65535_and_overlong_hosts(owner_client, owner, mail_user, field, value):
+    response = owner_client.post(reverse("messages_app:account_create"), form_data(mail_user, **{field: value}))
+
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert not MailAccount.objects.filter(owner=owner).exists()

@@ -4,7 +4,7 @@ import json
 import os
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from messages_app.enums import Preset, Security
@@ -80,6 +80,9 @@ class Command(BaseCommand):
             mail_account_save(account=account, actor=actor, password=password)
         except PermissionDenied as exc:
             raise CommandError(str(exc)) from None
+        except ValidationError as exc:
+            raise CommandError("; ".join(f"{field}: {' '.join(errors)}"
+                                         for field, errors in exc.message_dict.items())) from None
         self.stdout.write(str(account.pk))
 
     def _list(self, **o):
