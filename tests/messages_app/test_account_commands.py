@@ -29,7 +29,7 @@ def test_create_prints_the_new_id_last_and_list_shows_it(owner, mail_user, monke
     account_id = int(run(*create_args(mail_user)).strip().splitlines()[-1])
     account = MailAccount.objects.get(pk=account_id)
     assert account.get_password() == mail_user.password and account.is_primary
-    rows = json.loads(run("mail_account", "list", "--user", "owner", "--json"))
+    rows = [json.loads(line) for line in run("mail_account", "list", "--user", "owner", "--json").splitlines()]
     assert [row["id"] for row in rows] == [account_id]
 
 
@@ -75,7 +75,7 @@ def test_shared_sender_from_the_command_line(owner, mail_user, monkeypatch):
 
 
 @pytest.mark.parametrize(("option", "value", "reason"), [
-    ("--imap-port", "-5", "imap_port"), ("--smtp-port", "73677", "smtp_port"), ("--imap-host", "h" * 300, "imap_host"),
+    ("--imap-port", "-5", "imap.port"), ("--smtp-port", "73677", "smtp.port"), ("--imap-host", "h" * 300, "imap_host"),
 ])
 def test_create_refuses_a_port_out_of_range_or_an_overlong_host_in_one_line(owner, mail_user, monkeypatch,
                                                                             option, value, reason):
