@@ -217,3 +217,16 @@ def test_message_body_and_attachment_responses_are_private_and_never_stored(owne
     for name, response in responses.items():
         assert response.status_code == 200, name
         assert {"private", "no-store"} <= _cache_directives(response), name
+
+
+def test_download_all_names_entries_that_windows_can_extract(owner_client, owner, mail_user):
+    box = make_mailbox(owner, mail_user, [("INBOX", mails.plain("Nomi strani", "In allegato.", attachments=[
+        ('preventivo "v2": bozza?.pdf', "application/pdf", b"%PDF-1.4 a"),
+        ("aux.txt", "text/plain", b"b"), ("note...", "text/plain", b"c")]), ())])
+    message = box.message("Nomi strani")
+    read(owner_client, message)
+
+    archive = zipfile.ZipFile(io.BytesIO(owner_client.get(
+        reverse("messages_app:attachments_zip", args=[message.pk])).content))
+
+    assert sorted(archive.namelist()) == ["_aux.txt", "note", "preventivo _v2__ bozza_.pdf"]
