@@ -26,9 +26,11 @@ from messages_app.sync.parser import PartNotFoundError
 from messages_app.views.mailbox import list_context, shell_context
 
 # Inline images are requested by the sandboxed frame, whose opaque origin may not carry the
-# session cookie: a signed, expiring token names the user and the message instead.
+# session cookie: a signed token names the user, the message and the one inline part instead. It
+# opens nothing else (no attachment of the same message) and lives only as long as the body page
+# needs: the frame gets fresh tokens each time it is loaded.
 CID_SALT = "postino.inline-part"
-CID_MAX_AGE = 24 * 3600
+CID_MAX_AGE = 15 * 60
 SAFE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"}
 
 
@@ -37,10 +39,10 @@ def owned_message(user, pk: int) -> Message:
 
 
 def _cid_url_maker(request, message: Message):
-    token = signing.TimestampSigner(salt=CID_SALT).sign(f"{request.user.pk}:{message.pk}")
+    signer = signing.TimestampSigner(salt=CID_SALT)
     inline = {}
     for part in message.attachments.all():
-        if part.content_id:
+        if part.is_inline and part.content_id:
             inline.setdefault(part.content_id.lower(), part)
 
     def cid_url(content_id: str) -> str | None:
@@ -48,6 +50,7 @@ def _cid_url_maker(request, message: Message):
         if part is None:
             return None
         path = reverse("messages_app:message_cid", args=[message.pk, part.pk])
+        token = signer.sign(f"{request.user.pk}:{message.pk}:{part.pk}")
         return request.build_absolute_uri(f"{path}?t={token}")
 
     return cid_url
@@ -127,14 +130,15 @@ def message_body(request, pk: int):
 def message_cid(request, pk: int, part_pk: int):
     """An inline part (`cid:` image) of a message, for the token holder (see CID_SALT)."""
     try:
-        owner_pk, message_pk = signing.TimestampSigner(salt=CID_SALT).unsign(
+        owner_pk, message_pk, signed_part_pk = signing.TimestampSigner(salt=CID_SALT).unsign(
             request.GET.get("t", ""), max_age=CID_MAX_AGE).split(":")
     except (signing.BadSignature, ValueError):
         raise Http404 from None
-    if int(message_pk) != pk or (request.user.is_authenticated and request.user.pk != int(owner_pk)):
+    if (int(message_pk), int(signed_part_pk)) != (pk, part_pk) or (
+            request.user.is_authenticated and request.user.pk != int(owner_pk)):
         raise Http404
     part = get_object_or_404(Attachment.objects.select_related("message__folder", "message__account"),
-                             pk=part_pk, message_id=pk, message__account__owner_id=int(owner_pk))
+                             pk=part_pk, message_id=pk, is_inline=True, message__account__owner_id=int(owner_pk))
     try:
         data = attachment_payload(attachment=part)
     except (MailError, PartNotFoundError):
