@@ -84,3 +84,14 @@ def test_only_the_message_body_may_be_framed_and_only_by_our_own_pages(owner_cli
     assert owner_client.get(reverse("messages_app:message_body", args=[message.pk]))["X-Frame-Options"] == "SAMEORIGIN"
     assert owner_client.get(reverse("messages_app:message", args=[message.pk]))["X-Frame-Options"] == "DENY"
     assert owner_client.get(reverse("messages_app:index"))["X-Frame-Options"] == "DENY"
+
+
+def test_the_admin_has_the_same_policy_and_no_inline_script(client, staff):
+    staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    for url in ("/admin/", "/admin/messages_app/mailaccount/", "/admin/messages_app/companyserver/add/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert _directives(response["Content-Security-Policy"])["script-src"] == ["'self'"], url
+        assert _inline_scripts(response.content.decode()) == [], url
