@@ -43,6 +43,8 @@ def failure_reason(exc: Exception) -> str:
         return f"configuration: {_first_line(exc)}"
     if isinstance(exc, ValidationError):
         return _validation_reason(exc)
+    if isinstance(exc, UnicodeError):
+        return f"text with characters the mail protocol cannot carry (non-ASCII): {_first_line(exc)}"
     if isinstance(exc, OperationalError) and "locked" in str(exc).lower():
         return "the database is busy (locked by another process past the busy timeout): try again shortly"
     if isinstance(exc, DataError):

@@ -56,6 +56,16 @@ def test_a_value_the_database_refuses_is_named_in_words(db, monkeypatch):
     assert "\n" not in str(refused.value)
 
 
+def test_a_password_the_protocol_cannot_carry_is_named_in_words(mail_account, monkeypatch):
+    def ascii_login(**_kwargs):
+        "pässword".encode("ascii")
+
+    monkeypatch.setattr("messages_app.management.commands.mail_account.connection_test_run", ascii_login)
+    with pytest.raises(CommandError, match="non-ASCII") as refused:
+        run("mail_account", "diagnose", str(mail_account.pk))
+    assert "\n" not in str(refused.value)
+
+
 def test_secrets_under_another_key_name_mail_encryption_keys(settings, mail_account):
     settings.MAIL_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     with pytest.raises(CommandError, match="MAIL_ENCRYPTION_KEYS"):
