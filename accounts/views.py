@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -18,3 +19,10 @@ def preferences(request):
         messages.success(request, _("Preferences saved."))
         return redirect("preferences")
     return render(request, "accounts/preferences.html", {"form": form})
+
+
+def login_locked_out(request, original_response=None, credentials=None):
+    """What django-axes shows once a username has had too many wrong passwords from one address:
+    the sign-in page again, saying in words why it refuses and for how long."""
+    return render(request, "registration/login.html",
+                  {"locked_out_minutes": settings.LOGIN_LOCKOUT_MINUTES}, status=429)

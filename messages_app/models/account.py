@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -8,17 +9,22 @@ from django.utils.translation import gettext_lazy as _
 from messages_app import crypto
 from messages_app.enums import AuthMethod, Preset, Security
 
+# A port outside 1..65535 is not a typo to dial: the socket layer would wrap 73677 to 8141.
+PORT_VALIDATORS = [MinValueValidator(1), MaxValueValidator(65535)]
+# What the servers' host name and port fields must pass before an account is stored (forms, commands).
+ENDPOINT_FIELDS = ("imap_host", "imap_port", "smtp_host", "smtp_port")
+
 
 class CompanyServer(models.Model):
     """A mail server configured by staff and offered to users beside the built-in presets."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     imap_host = models.CharField(_("IMAP server"), max_length=255)
-    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
+    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993, validators=PORT_VALIDATORS)
     imap_security = models.CharField(_("IMAP security"), max_length=10, choices=Security.choices,
                                      default=Security.SSL)
     smtp_host = models.CharField(_("SMTP server"), max_length=255)
-    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=587)
+    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=587, validators=PORT_VALIDATORS)
     smtp_security = models.CharField(_("SMTP security"), max_length=10, choices=Security.choices,
                                      default=Security.STARTTLS)
     is_active = models.BooleanField(_("offered to users"), default=True)
@@ -44,13 +50,13 @@ class MailAccount(models.Model):
     description = models.CharField(_("description"), max_length=255)
 
     imap_host = models.CharField(_("IMAP server name"), max_length=255)
-    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
+    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993, validators=PORT_VALIDATORS)
     imap_security = models.CharField(_("IMAP security"), max_length=10, choices=Security.choices,
                                      default=Security.SSL)
     imap_domain = models.CharField(_("domain"), max_length=255, blank=True)
 
     smtp_host = models.CharField(_("SMTP server name"), max_length=255)
-    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=587)
+    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=587, validators=PORT_VALIDATORS)
     smtp_security = models.CharField(_("SMTP security"), max_length=10, choices=Security.choices,
                                      default=Security.STARTTLS)
     smtp_username = models.CharField(_("SMTP username"), max_length=255, blank=True)

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from messages_app.models import MailAccount
+from messages_app.models.account import ENDPOINT_FIELDS
 from messages_app.presets import preset_for
 
 
@@ -35,10 +36,17 @@ def _check_shared_sender_permission(account: MailAccount, actor) -> None:
         raise PermissionDenied("only staff may mark an account as shared sender")
 
 
+def _check_endpoints(account: MailAccount) -> None:
+    """Ports within 1..65535 and host names within 255 characters, whoever saves (the form checks
+    the same through the model; the command line and other callers come through here)."""
+    account.clean_fields(exclude=[f.name for f in MailAccount._meta.fields if f.name not in ENDPOINT_FIELDS])
+
+
 @transaction.atomic
 def mail_account_save(*, account: MailAccount, actor, password: str | None = None,
                       smtp_password: str | None = None) -> MailAccount:
     """Create or update an account. `None` passwords keep the stored ones."""
+    _check_endpoints(account)
     if account.pk:
         previous = MailAccount.objects.select_for_update().get(pk=account.pk)
         if not actor.is_staff and account.is_shared_sender != previous.is_shared_sender:

@@ -4,13 +4,13 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from messages_app.exceptions import MailError, RateLimited
 from messages_app.models import MailAccount
 from messages_app.services.connections import imap_connect, smtp_connect
+from messages_app.services.rate_limit import hourly_quota_take
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +33,7 @@ class ConnectionReport:
 
 def _rate_limit(user_id: int) -> None:
     """At most MAIL_CONNECTION_TESTS_PER_HOUR tests per user: each one dials out for them."""
-    key = f"mail-connection-tests:{user_id}:{timezone.now():%Y%m%d%H}"
-    cache.add(key, 0, timeout=3600)
-    if cache.incr(key) > settings.MAIL_CONNECTION_TESTS_PER_HOUR:
+    if not hourly_quota_take(name=f"mail-connection-tests:{user_id}", limit=settings.MAIL_CONNECTION_TESTS_PER_HOUR):
         raise RateLimited()
 
 

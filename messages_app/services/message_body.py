@@ -6,6 +6,7 @@ a message just opened do not each cost another download.
 
 import io
 import logging
+import re
 import zipfile
 
 from django.core.cache import cache
@@ -127,12 +128,23 @@ def attachment_payload(*, attachment: Attachment) -> bytes:
     return get_part_payload(message_raw(attachment.message), attachment.part_path)
 
 
+# What Windows refuses in a file name (Explorer fails the whole extraction on one bad entry):
+# the reserved characters, control characters, trailing dots and spaces, and device names.
+_WINDOWS_FORBIDDEN_RE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+_WINDOWS_DEVICE_RE = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)", re.IGNORECASE)
+
+
+def windows_safe_name(name: str) -> str:
+    name = _WINDOWS_FORBIDDEN_RE.sub("_", name).rstrip(". ")
+    return f"_{name}" if _WINDOWS_DEVICE_RE.match(name) else name
+
+
 def unique_names(names: list[str]) -> list[str]:
-    """Names for a zip: never a path, never twice the same ("a.pdf", "a (2).pdf")."""
+    """Names for a zip: never a path, safe on Windows, never twice the same ("a.pdf", "a (2).pdf")."""
     used: set[str] = set()
     result = []
     for index, name in enumerate(names, start=1):
-        name = (name or f"attachment-{index}").replace("/", "_").replace("\\", "_").lstrip(".") or f"attachment-{index}"
+        name = windows_safe_name(name or "").lstrip(".") or f"attachment-{index}"
         stem, dot, extension = name.rpartition(".")
         if not dot:
             stem, extension = name, ""

@@ -43,12 +43,39 @@ FLAG_DONE = {
 }
 
 
+MAX_ID = 2**63 - 1  # the database's integer: a longer number is not an id of ours (and overflows SQLite)
+
+
+class BadInput(ValueError):
+    """A malformed POST: answered 400 with the reason, before anything touches a server."""
+
+
+def _id(value: str, what: str) -> int:
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+        raise BadInput(f"{what} must be a message or folder id, got {value[:40]!r}")
+    return int(text)
+
+
 def selected_ids(request) -> list[int]:
     """Ids from checkboxes (`ids` repeated) or one comma-separated value."""
     ids = []
     for value in request.POST.getlist("ids"):
-        ids.extend(int(part) for part in value.split(",") if part.strip().isdigit())
+        ids.extend(_id(part, "ids") for part in value.split(",") if part.strip())
     return ids[:1000]
+
+
+def _checked_input(request, action: str) -> tuple[list[int], int | None, str]:
+    """Ids, the destination folder (for a move) and the open message, all checked up front.
+    Nothing selected or no folder chosen is not malformed: the caller says so in a toast."""
+    ids = selected_ids(request)
+    destination_id = None
+    if action == "move" and request.POST.get("destination", "").strip():
+        destination_id = _id(request.POST["destination"], "destination")
+    reading_id = request.POST.get("reading", "").strip()
+    if reading_id:
+        _id(reading_id, "reading")
+    return ids, destination_id, reading_id
 
 
 def deletes_for_good(messages: list[Message], user) -> bool:
@@ -84,15 +111,25 @@ def actions(request):
     if action not in ACTIONS:
         return HttpResponseBadRequest("unknown action")
     user = request.user
-    if not selected_ids(request):
+    # Every input is checked before anything reaches a server: a bad scope found after the move
+    # would answer 500 for a change already made.
+    try:
+        wanted_ids, destination_id, reading_id = _checked_input(request, action)
+    except BadInput as exc:
+        return HttpResponseBadRequest(str(exc))
+    scope_key = request.POST.get("scope", "")
+    try:
+        scope = scope_from_key(user, scope_key) if scope_key else None
+    except Http404:
+        return HttpResponseBadRequest(f"unknown scope {scope_key[:40]!r}")
+    if not wanted_ids:
         return _toast(request, _("Nothing selected: tick the messages first."))
-    messages = list(Message.objects.filter(pk__in=selected_ids(request), account__owner=user)
-                    .select_related("folder"))
+    if action == "move" and destination_id is None:
+        return _toast(request, _("Choose the folder to move to first."))
+    messages = list(Message.objects.filter(pk__in=wanted_ids, account__owner=user).select_related("folder"))
     if not messages:
         raise Http404  # nothing of this user's was named: as if the ids did not exist
     ids = [m.pk for m in messages]
-    scope_key = request.POST.get("scope", "")
-    reading_id = request.POST.get("reading", "")
     if action == "delete" and request.POST.get("confirm") != "1" and deletes_for_good(messages, user):
         response = render(request, "messages_app/_confirm_delete.html", {
             "ids": ",".join(map(str, ids)), "count": len(ids), "scope_key": scope_key, "reading": reading_id,
@@ -108,10 +145,8 @@ def actions(request):
         done = FLAG_DONE[action](len(ids)) % {"count": len(ids)}
         undo = {"action": UNDO_FLAGS[action], "ids": ",".join(map(str, ids))}
     elif action == "move":
-        if not request.POST.get("destination"):
-            return _toast(request, _("Choose the folder to move to first."))
-        destination = get_object_or_404(Folder.objects.select_related("account"),
-                                        pk=request.POST.get("destination") or 0, account__owner=user)
+        destination = get_object_or_404(Folder.objects.select_related("account"), pk=destination_id,
+                                        account__owner=user)
         movable = [m for m in messages if m.account_id == destination.account_id and m.folder_id != destination.pk]
         if not movable:
             return _toast(request, _("Nothing to move: the messages are already in %(folder)s or in another "
@@ -142,7 +177,7 @@ def actions(request):
     if undo is not None:
         undo.setdefault("ids", ",".join(map(str, ids)))
         undo["scope"] = scope_key
-    return _changed(request, ids, scope_key, reading_id, queued, moved=action in ("move", "spam", "delete"),
+    return _changed(request, ids, scope, scope_key, reading_id, queued, moved=action in ("move", "spam", "delete"),
                     toast=done, undo=undo, events=events)
 
 
@@ -167,11 +202,10 @@ def _restore(request) -> tuple[int, int]:
     return queued, restored
 
 
-def _changed(request, ids: list[int], scope_key: str, reading_id: str, queued: int, *, moved: bool,
+def _changed(request, ids: list[int], scope, scope_key: str, reading_id: str, queued: int, *, moved: bool,
              toast: str = "", undo: dict | None = None, events: dict | None = None):
     user = request.user
     preferences = preferences_of(user)
-    scope = scope_from_key(user, scope_key) if scope_key else None
     rows, gone = [], list(ids)
     threaded = scope is not None and preferences.threaded and scope.can_thread
     if scope is not None and not threaded:

@@ -7,6 +7,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from messages_app.exceptions import MailError
@@ -24,9 +26,11 @@ from messages_app.services.preferences import preferences_of, sender_is_trusted,
 from messages_app.views.mailbox import list_context, shell_context
 
 # Inline images are requested by the sandboxed frame, whose opaque origin may not carry the
-# session cookie: a signed, expiring token names the user and the message instead.
+# session cookie: a signed token names the user, the message and the one inline part instead. It
+# opens nothing else (no attachment of the same message) and lives only as long as the body page
+# needs: the frame gets fresh tokens each time it is loaded.
 CID_SALT = "postino.inline-part"
-CID_MAX_AGE = 24 * 3600
+CID_MAX_AGE = 15 * 60
 SAFE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"}
 
 
@@ -35,10 +39,10 @@ def owned_message(user, pk: int) -> Message:
 
 
 def _cid_url_maker(request, message: Message):
-    token = signing.TimestampSigner(salt=CID_SALT).sign(f"{request.user.pk}:{message.pk}")
+    signer = signing.TimestampSigner(salt=CID_SALT)
     inline = {}
     for part in message.attachments.all():
-        if part.content_id:
+        if part.is_inline and part.content_id:
             inline.setdefault(part.content_id.lower(), part)
 
     def cid_url(content_id: str) -> str | None:
@@ -46,6 +50,7 @@ def _cid_url_maker(request, message: Message):
         if part is None:
             return None
         path = reverse("messages_app:message_cid", args=[message.pk, part.pk])
+        token = signer.sign(f"{request.user.pk}:{message.pk}:{part.pk}")
         return request.build_absolute_uri(f"{path}?t={token}")
 
     return cid_url
@@ -55,6 +60,7 @@ def _images_allowed(request, message: Message) -> bool:
     return request.GET.get("images") == "1" or sender_is_trusted(request.user, message.from_addr)
 
 
+@never_cache  # private mail: no shared or browser cache may keep it
 @login_required
 @require_GET
 def message_read(request, pk: int):
@@ -99,6 +105,8 @@ def body_csp(request, message: Message, *, allow_images: bool) -> str:
     ])
 
 
+@never_cache  # private mail: no shared or browser cache may keep it
+@xframe_options_sameorigin  # framed by the reading pane; every other page is DENY
 @login_required
 @require_GET
 def message_body(request, pk: int):
@@ -117,18 +125,20 @@ def message_body(request, pk: int):
     return response
 
 
+@never_cache
 @require_GET
 def message_cid(request, pk: int, part_pk: int):
     """An inline part (`cid:` image) of a message, for the token holder (see CID_SALT)."""
     try:
-        owner_pk, message_pk = signing.TimestampSigner(salt=CID_SALT).unsign(
+        owner_pk, message_pk, signed_part_pk = signing.TimestampSigner(salt=CID_SALT).unsign(
             request.GET.get("t", ""), max_age=CID_MAX_AGE).split(":")
     except (signing.BadSignature, ValueError):
         raise Http404 from None
-    if int(message_pk) != pk or (request.user.is_authenticated and request.user.pk != int(owner_pk)):
+    if (int(message_pk), int(signed_part_pk)) != (pk, part_pk) or (
+            request.user.is_authenticated and request.user.pk != int(owner_pk)):
         raise Http404
     part = get_object_or_404(Attachment.objects.select_related("message__folder", "message__account"),
-                             pk=part_pk, message_id=pk, message__account__owner_id=int(owner_pk))
+                             pk=part_pk, message_id=pk, is_inline=True, message__account__owner_id=int(owner_pk))
     try:
         data = attachment_payload(attachment=part)
     except (MailError, PartNotFoundError):
@@ -138,7 +148,6 @@ def message_cid(request, pk: int, part_pk: int):
     response = HttpResponse(data, content_type=content_type)
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
     return response
 
 
@@ -150,6 +159,7 @@ def _download(data: bytes, filename: str) -> HttpResponse:
     return response
 
 
+@never_cache  # private mail: no shared or browser cache may keep it
 @login_required
 @require_GET
 def attachment(request, pk: int, part_pk: int):
@@ -165,6 +175,7 @@ def attachment(request, pk: int, part_pk: int):
     return _download(data, part.filename or f"attachment-{part.pk}")
 
 
+@never_cache  # private mail: no shared or browser cache may keep it
 @login_required
 @require_GET
 def attachments_all(request, pk: int):

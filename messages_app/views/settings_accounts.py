@@ -54,7 +54,14 @@ def _edit(request, account: MailAccount):
             apply_server_defaults(account, include_smtp=not data.get("smtp_custom"))
         password = data.get("password") or None
         smtp_password = data.get("smtp_password") or None
-        pending = pending_secrets.take(request, data.get("pending_token", ""))
+        try:
+            pending = pending_secrets.take(request, data.get("pending_token", ""))
+        except pending_secrets.PendingSecretsLost:
+            pending = None
+            if password is None:
+                form.add_error("password", _("The password from the failed connection test is no longer kept "
+                                             "(it expires after a few minutes): type it again."))
+                return _form_page(request, form, account, report)
         if pending and password is None:
             password, smtp_password = pending[0] or None, pending[1] or None
         # Test with the new secrets before anything is stored.
@@ -85,6 +92,10 @@ def _edit(request, account: MailAccount):
             form.data["pending_token"] = token
             form.add_error(None, _("The connection test failed. Correct the settings, or tick "
                                    "“Save even though the connection test failed” to save anyway."))
+    return _form_page(request, form, account, report)
+
+
+def _form_page(request, form, account: MailAccount, report):
     return render(request, "messages_app/settings/account_form.html", {
         "form": form, "account": account, "report": report, "preset_data": _preset_data(),
     })

@@ -29,7 +29,7 @@ def test_create_prints_the_new_id_last_and_list_shows_it(owner, mail_user, monke
     account_id = int(run(*create_args(mail_user)).strip().splitlines()[-1])
     account = MailAccount.objects.get(pk=account_id)
     assert account.get_password() == mail_user.password and account.is_primary
-    rows = json.loads(run("mail_account", "list", "--user", "owner", "--json"))
+    rows = [json.loads(line) for line in run("mail_account", "list", "--user", "owner", "--json").splitlines()]
     assert [row["id"] for row in rows] == [account_id]
 
 
@@ -72,3 +72,28 @@ def test_shared_sender_from_the_command_line(owner, mail_user, monkeypatch):
     monkeypatch.setenv("TEST_MAIL_PASSWORD", mail_user.password)
     account_id = run(*create_args(mail_user, "--shared-sender")).split()[-1]
     assert MailAccount.objects.get(pk=account_id).is_shared_sender
+
+
+@pytest.mark.parametrize(("option", "value", "reason"), [
+    ("--imap-port", "-5", "imap.port"), ("--smtp-port", "73677", "smtp.port"), ("--imap-host", "h" * 300, "imap_host"),
+])
+def test_create_refuses_a_port_out_of_range_or_an_overlong_host_in_one_line(owner, mail_user, monkeypatch,
+                                                                            option, value, reason):
+    monkeypatch.setenv("TEST_MAIL_PASSWORD", mail_user.password)
+    args = create_args(mail_user)
+    args[args.index(option) + 1] = value
+
+    with pytest.raises(CommandError, match=reason) as refused:
+        run(*args)
+
+    assert "\n" not in str(refused.value)
+    assert not MailAccount.objects.exists()
+
+
+def test_saving_an_account_checks_the_port_range_whoever_saves(owner, mail_user):
+    from django.core.exceptions import ValidationError
+
+    from tests.conftest import account_on
+
+    with pytest.raises(ValidationError, match="65535"):
+        account_on(owner, mail_user, imap_port=70000)

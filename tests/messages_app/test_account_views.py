@@ -202,3 +202,56 @@ def test_saving_an_account_queues_its_first_sync_after_the_commit(settings, owne
         response = owner_client.post(reverse("messages_app:account_create"), form_data(mail_user))
     assert response.status_code == 302 and len(queued) == 1
     assert Message.objects.filter(account__owner=owner, subject="Prima sincronizzazione").exists()
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("imap_port", "73677"), ("smtp_port", "0"), ("imap_port", "-5"), ("smtp_host", "h" * 256),
+])
+def test_the_form_refuses_ports_outside_1_to_65535_and_overlong_hosts(owner_client, owner, mail_user, field, value):
+    response = owner_client.post(reverse("messages_app:account_create"), form_data(mail_user, **{field: value}))
+
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert not MailAccount.objects.filter(owner=owner).exists()
+
+
+def _failed_test_then_confirm(owner_client, mail_user, before_confirming):
+    data = form_data(mail_user, password="wrong-password")
+    token = owner_client.post(reverse("messages_app:account_create"), data).context["form"].data["pending_token"]
+    before_confirming()
+    return owner_client.post(reverse("messages_app:account_create"),
+                             dict(data, password="", pending_token=token, confirm_failed_test="on"))
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "type it again"), ("it", "scrivila di nuovo")])
+def test_save_anyway_after_the_key_was_rotated_away_asks_for_the_password_in_words(
+        owner_client, owner, mail_user, settings, language, words):
+    from cryptography.fernet import Fernet
+
+    owner.language = language
+    owner.save()
+
+    def retire_the_old_key():
+        settings.MAIL_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # rotated, old key removed
+
+    response = _failed_test_then_confirm(owner_client, mail_user, retire_the_old_key)
+
+    assert response.status_code == 200
+    assert words in response.content.decode()
+    assert not MailAccount.objects.filter(owner=owner).exists()
+
+
+def test_the_kept_password_expires_after_a_few_minutes(owner_client, owner, mail_user, monkeypatch):
+    import time
+
+    from messages_app.views import pending_secrets
+
+    def ten_minutes_later():
+        now = time.time() + pending_secrets.PENDING_MAX_AGE_SECONDS + 1
+        monkeypatch.setattr(pending_secrets.time, "time", lambda: now)
+
+    response = _failed_test_then_confirm(owner_client, mail_user, ten_minutes_later)
+
+    assert response.status_code == 200
+    assert "password" in response.context["form"].errors
+    assert not MailAccount.objects.filter(owner=owner).exists()

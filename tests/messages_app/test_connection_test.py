@@ -1,7 +1,10 @@
 """The connection test against the real servers: each failure is reported in words."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
-from django.utils import translation
+from django.core.cache.backends import db as db_cache
+from django.utils import timezone, translation
 
 from messages_app.exceptions import RateLimited
 from messages_app.models import MailAccount
@@ -111,6 +114,29 @@ def test_connection_tests_are_rate_limited_per_user(settings, owner, colleague, 
     with pytest.raises(RateLimited):
         connection_test_run(account=unsaved(owner, mail_user, imap_port=closed, smtp_port=closed))
     connection_test_run(account=unsaved(colleague, mail_user, imap_port=closed, smtp_port=closed))
+
+
+
+def test_the_hourly_limit_is_remembered_for_the_whole_hour(settings, monkeypatch, owner, mail_user):
+    settings.MAIL_CONNECTION_TESTS_PER_HOUR = 2
+    closed = free_port()
+    real_now, hour = timezone.now(), datetime(2026, 3, 2, 10, 0, 10, tzinfo=UTC)
+
+    def clock_at(later: timedelta) -> None:
+        # The quota names the hour from timezone.now(); the database cache judges expiry by its own clock.
+        monkeypatch.setattr(timezone, "now", lambda: hour + later)
+        monkeypatch.setattr(db_cache, "tz_now", lambda: real_now + later)
+
+    clock_at(timedelta(0))
+    for _ in range(2):
+        connection_test_run(account=unsaved(owner, mail_user, imap_port=closed, smtp_port=closed))
+
+    clock_at(timedelta(minutes=50))  # same hour, well past the cache's 300-second default timeout
+    with pytest.raises(RateLimited):
+        connection_test_run(account=unsaved(owner, mail_user, imap_port=closed, smtp_port=closed))
+
+    clock_at(timedelta(hours=1))  # the next hour starts afresh
+    connection_test_run(account=unsaved(owner, mail_user, imap_port=closed, smtp_port=closed))
 
 
 def test_it_says_when_the_server_does_not_speak_imap4rev1(owner, mail_user):

@@ -6,10 +6,11 @@ Does nothing when a superuser already exists, so `make run` can call it on every
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+
+from messages_app.management.base import MailCommand
 
 
-class Command(BaseCommand):
+class Command(MailCommand):
     help = "Create an 'admin' superuser with a generated password if there is no superuser yet."
 
     def add_arguments(self, parser):

@@ -1,14 +1,14 @@
 """mail_account create|list|diagnose|delete (contract in DESIGN.md)."""
 
-import json
 import os
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from messages_app.enums import Preset, Security
 from messages_app.exceptions import MailError
+from messages_app.management.base import MailCommand, port_number, positive_int
 from messages_app.models import MailAccount
 from messages_app.presets import split_host_scheme
 from messages_app.services.accounts import apply_server_defaults, mail_account_delete, mail_account_save
@@ -17,7 +17,7 @@ from messages_app.services.connection_test import connection_report_store, conne
 SECURITY_CHOICES = [value for value in Security.values]
 
 
-class Command(BaseCommand):
+class Command(MailCommand):
     help = "Create, list, diagnose and delete mail accounts."
 
     def add_arguments(self, parser):
@@ -30,10 +30,10 @@ class Command(BaseCommand):
         create.add_argument("--description", default="")
         create.add_argument("--password-env", help="name of the environment variable holding the password")
         create.add_argument("--imap-host")
-        create.add_argument("--imap-port", type=int)
+        create.add_argument("--imap-port", type=port_number)
         create.add_argument("--imap-security", choices=SECURITY_CHOICES)
         create.add_argument("--smtp-host")
-        create.add_argument("--smtp-port", type=int)
+        create.add_argument("--smtp-port", type=port_number)
         create.add_argument("--smtp-security", choices=SECURITY_CHOICES)
         create.add_argument("--smtp-username", default="")
         create.add_argument("--smtp-no-auth", action="store_true")
@@ -43,9 +43,9 @@ class Command(BaseCommand):
         listing.add_argument("--user")
         listing.add_argument("--json", action="store_true")
         diagnose = sub.add_parser("diagnose")
-        diagnose.add_argument("id", type=int)
+        diagnose.add_argument("id", type=positive_int)
         delete = sub.add_parser("delete")
-        delete.add_argument("id", type=int)
+        delete.add_argument("id", type=positive_int)
 
     def handle(self, *args, action, **options):
         return getattr(self, f"_{action}")(**options) or None
@@ -95,7 +95,7 @@ class Command(BaseCommand):
             "last_test_ok": a.last_test_ok, "auth_failed": a.auth_failed,
         } for a in accounts]
         if o["json"]:
-            self.stdout.write(json.dumps(rows, indent=2))
+            self.write_json_rows(rows)
             return
         for row in rows:
             flags = " ".join(f for f, on in (("primary", row["primary"]), ("shared", row["shared_sender"])) if on)

@@ -1,13 +1,14 @@
 """Re-encrypt every stored secret with the newest key in MAIL_ENCRYPTION_KEYS."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from messages_app import crypto
+from messages_app.management.base import MailCommand
 from messages_app.models import MailAccount
 
 
-class Command(BaseCommand):
+class Command(MailCommand):
     help = "Re-encrypt every secret with the newest key (put the new key first in MAIL_ENCRYPTION_KEYS)."
 
     def handle(self, *args, **options):

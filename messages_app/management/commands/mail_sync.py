@@ -1,15 +1,16 @@
 """mail_sync [--account ID | --user USERNAME | --all] [--folder NAME] [--wait SECONDS]: one
 synchronous pass, including what follows new mail (the arrival pipeline), in this process."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from messages_app.exceptions import MailError
+from messages_app.management.base import MailCommand
 from messages_app.models import MailAccount
 from messages_app.services.sync import account_sync
 from messages_app.sync.lock import SyncBusy
 
 
-class Command(BaseCommand):
+class Command(MailCommand):
     help = "Sync mail accounts now, in this process (the same code the workers run)."
 
     def add_arguments(self, parser):

@@ -137,3 +137,32 @@ def test_moving_into_another_users_folder_is_404(owner_client, colleague, mailbo
     folder = Folder.objects.create(account=theirs, name="Loro", delimiter=".")
     response = act(owner_client, "move", [mailbox.message("Offerta rinnovo")], destination=folder.pk)
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("action", "extra", "reason"), [
+    ("move", {"destination": "abc"}, "destination must be"),
+    ("move", {"destination": "1" * 30}, "destination must be"),
+    ("move", {}, "no destination"),
+    ("flag", {"scope": "folder:abc"}, "unknown scope"),
+    ("flag", {"scope": "nonsense"}, "unknown scope"),
+    ("spam", {"scope": "unified:nonsense"}, "unknown scope"),
+    ("delete", {"reading": "x1"}, "reading must be"),
+])
+def test_a_malformed_post_is_400_with_a_reason_and_the_server_is_untouched(owner_client, mailbox, mail_user,
+                                                                           action, extra, reason):
+    message = mailbox.message("Offerta rinnovo")
+
+    response = act(owner_client, action, [message], **extra)
+
+    assert response.status_code == 400
+    assert reason in response.content.decode()
+    assert server_flags(mail_user, "INBOX")[message.uid] == set()
+    assert server_subjects(mail_user, "Junk") == [] and server_subjects(mail_user, "Trash") == []
+
+
+@pytest.mark.parametrize("ids", ["1" * 30, "12,abc", "-3", "²"])
+def test_malformed_ids_are_400_not_500(owner_client, mailbox, ids):
+    response = owner_client.post(reverse("messages_app:actions"), {"action": "read", "ids": ids}, **HTMX)
+
+    assert response.status_code == 400
+    assert "ids must be" in response.content.decode()

@@ -187,3 +187,87 @@ def test_another_user_gets_404_for_an_inline_image_even_with_a_valid_link(owner_
     src = re.search(r'<img src="([^"]+)"', body).group(1).replace("&amp;", "&")
     assert colleague_client.get(src).status_code == 404
     assert colleague_client.get(reverse("messages_app:message_cid_base", args=[message.pk])).status_code == 404
+
+
+def _cache_directives(response) -> set[str]:
+    return {item.strip() for item in response["Cache-Control"].split(",")}
+
+
+def test_message_body_and_attachment_responses_are_private_and_never_stored(owner_client, owner, mail_user):
+    box = make_mailbox(owner, mail_user, [
+        ("INBOX", mails.plain("Fattura", "In allegato.",
+                              attachments=[("fattura.pdf", "application/pdf", b"%PDF-1.4 fattura")]), ()),
+        ("INBOX", mails.html("Con logo", '<p><img src="cid:logo@shop.test"></p>', inline_png_cid="logo@shop.test"),
+         ()),
+    ])
+    message, inline = box.message("Fattura"), box.message("Con logo")
+    read(owner_client, message)
+    read(owner_client, inline)
+    part = Attachment.objects.get(message=message, filename="fattura.pdf")
+    body = owner_client.get(reverse("messages_app:message_body", args=[inline.pk])).content.decode()
+    cid_src = re.search(r'<img src="([^"]+)"', body).group(1).replace("&amp;", "&")
+    responses = {
+        "pane": read(owner_client, message),
+        "page": owner_client.get(reverse("messages_app:message", args=[message.pk])),
+        "body": owner_client.get(reverse("messages_app:message_body", args=[message.pk])),
+        "attachment": owner_client.get(reverse("messages_app:attachment", args=[message.pk, part.pk])),
+        "zip": owner_client.get(reverse("messages_app:attachments_zip", args=[message.pk])),
+        "inline part": Client().get(cid_src),
+    }
+    for name, response in responses.items():
+        assert response.status_code == 200, name
+        assert {"private", "no-store"} <= _cache_directives(response), name
+
+
+def test_download_all_names_entries_that_windows_can_extract(owner_client, owner, mail_user):
+    box = make_mailbox(owner, mail_user, [("INBOX", mails.plain("Nomi strani", "In allegato.", attachments=[
+        ('preventivo "v2": bozza?.pdf', "application/pdf", b"%PDF-1.4 a"),
+        ("aux.txt", "text/plain", b"b"), ("note...", "text/plain", b"c")]), ())])
+    message = box.message("Nomi strani")
+    read(owner_client, message)
+
+    archive = zipfile.ZipFile(io.BytesIO(owner_client.get(
+        reverse("messages_app:attachments_zip", args=[message.pk])).content))
+
+    assert sorted(archive.namelist()) == ["_aux.txt", "note", "preventivo _v2__ bozza_.pdf"]
+
+
+def _logo_and_attachment(owner, mail_user):
+    from email import message_from_bytes, policy
+
+    mail = message_from_bytes(mails.html("Logo e allegato", '<p><img src="cid:logo@shop.test"></p>',
+                                         inline_png_cid="logo@shop.test"), policy=policy.default)
+    mail.add_attachment(b"%PDF-1.4 riservato", maintype="application", subtype="pdf", filename="riservato.pdf")
+    box = make_mailbox(owner, mail_user, [("INBOX", bytes(mail), ())])
+    return box.message("Logo e allegato")
+
+
+def _inline_src(client, message) -> str:
+    read(client, message)
+    body = client.get(reverse("messages_app:message_body", args=[message.pk])).content.decode()
+    return re.search(r'<img src="([^"]+)"', body).group(1).replace("&amp;", "&")
+
+
+def test_an_inline_image_token_opens_that_part_only_not_an_attachment(owner_client, owner, mail_user):
+    message = _logo_and_attachment(owner, mail_user)
+    src = _inline_src(owner_client, message)
+    token = src.split("?t=")[1]
+    attachment = Attachment.objects.get(message=message, filename="riservato.pdf")
+    anonymous = Client()
+
+    assert anonymous.get(src).status_code == 200
+    other_part = reverse("messages_app:message_cid", args=[message.pk, attachment.pk])
+    assert anonymous.get(f"{other_part}?t={token}").status_code == 404
+
+
+def test_an_inline_image_token_is_short_lived(owner_client, owner, mail_user, monkeypatch):
+    import time
+
+    from django.core import signing
+
+    message = _logo_and_attachment(owner, mail_user)
+    src = _inline_src(owner_client, message)
+    later = time.time() + 16 * 60
+    monkeypatch.setattr(signing.time, "time", lambda: later)
+
+    assert Client().get(src).status_code == 404
