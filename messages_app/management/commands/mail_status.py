@@ -23,7 +23,7 @@ class Command(BaseCommand):
             owner = get_user_model().objects.filter(username=user).first()
             if owner is None:
                 raise CommandError(f"no user named {user!r}")
-        rows = folder_status_rows(account_id=account, owner=owner)
+        rows = folder_status_rows(account_id=account, user=owner)
         if owner is not None:
             rows += special_folder_rows(owner)
         if options["json"]:
