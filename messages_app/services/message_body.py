@@ -13,7 +13,7 @@ from django.db import transaction
 
 from messages_app.exceptions import MailError
 from messages_app.mailbox.search import index_body
-from messages_app.models import Attachment, MailAccount, Message, MessageBody
+from messages_app.models import Attachment, MailAccount, Message, MessageBody, MessageSource
 from messages_app.services.message_actions import message_flags_set
 from messages_app.sync.account import open_connection
 from messages_app.sync.parser import get_part_payload, html_to_text, parse_message
@@ -36,7 +36,13 @@ def _raw_key(message: Message) -> str:
 
 
 def message_raw(message: Message) -> bytes:
-    """The whole message as the server has it (BODY.PEEK: reading it sets no flag)."""
+    """The whole message as the server has it (BODY.PEEK: reading it sets no flag); a local
+    message's own stored source."""
+    if message.account_id is None:
+        source = MessageSource.objects.filter(message_id=message.pk).values_list("raw", flat=True).first()
+        if source is None:
+            raise MessageGone("this local message has no stored source")
+        return bytes(source)
     raw = cache.get(_raw_key(message))
     if raw is not None:
         return raw

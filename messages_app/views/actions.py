@@ -9,14 +9,15 @@ import json
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from messages_app.enums import FolderRole
 from messages_app.mailbox.listing import scope_messages
 from messages_app.mailbox.scopes import scope_from_key
-from messages_app.models import Folder, Message
+from messages_app.models import Message
+from messages_app.selectors import visible_folder_or_404, visible_folders, visible_messages
 from messages_app.services.message_actions import (
     message_delete,
     message_flags_set,
@@ -44,9 +45,9 @@ def selected_ids(request) -> list[int]:
 
 def deletes_for_good(messages: list[Message], user) -> bool:
     """Deleting from Trash (or from an account without one) cannot be undone."""
-    with_trash = set(Folder.objects.filter(account__owner=user, role=FolderRole.TRASH)
-                     .values_list("account_id", flat=True))
-    return any(m.folder.role == FolderRole.TRASH or m.account_id not in with_trash for m in messages)
+    with_trash = set(visible_folders(user).filter(role=FolderRole.TRASH).values_list("account_id", flat=True))
+    return any(m.folder_id and (m.folder.role == FolderRole.TRASH or m.account_id not in with_trash)
+               for m in messages)
 
 
 @login_required
@@ -56,8 +57,7 @@ def actions(request):
     if action not in ACTIONS:
         return HttpResponseBadRequest("unknown action")
     user = request.user
-    messages = list(Message.objects.filter(pk__in=selected_ids(request), account__owner=user)
-                    .select_related("folder"))
+    messages = list(visible_messages(user).filter(pk__in=selected_ids(request)).select_related("folder"))
     if not messages:
         raise Http404  # nothing of this user's was named: as if the ids did not exist
     ids = [m.pk for m in messages]
@@ -74,8 +74,7 @@ def actions(request):
     if action in FLAG_CHANGES:
         queued = message_flags_set(user=user, message_ids=ids, **FLAG_CHANGES[action])
     elif action == "move":
-        destination = get_object_or_404(Folder.objects.select_related("account"),
-                                        pk=request.POST.get("destination") or 0, account__owner=user)
+        destination = visible_folder_or_404(user, request.POST.get("destination") or 0)
         queued = message_move(user=user, message_ids=ids, destination=destination)
     elif action == "spam":
         queued = message_move_to_role(user=user, message_ids=ids, role=FolderRole.SPAM)
@@ -94,7 +93,7 @@ def _changed(request, ids: list[int], scope_key: str, reading_id: str, queued: i
         rows = list(scope_messages(user, scope).filter(pk__in=ids).select_related("folder", "account"))
         gone = sorted(set(ids) - {m.pk for m in rows})
     is_open = reading_id.isdigit() and int(reading_id) in ids
-    opened = Message.objects.filter(pk=int(reading_id), account__owner=user).first() if is_open else None
+    opened = visible_messages(user).filter(pk=int(reading_id)).first() if is_open else None
     notice = ngettext(
         "The server is unreachable: the change to %(count)s message will be made when it is back.",
         "The server is unreachable: the change to %(count)s messages will be made when it is back.",

@@ -1,9 +1,11 @@
 """Fetch and store the bodies of messages nobody opened yet, so search finds words in them."""
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from messages_app.exceptions import MailError
 from messages_app.models import MailAccount
+from messages_app.selectors import own_accounts
 from messages_app.services.message_body import message_bodies_prefetch
 
 
@@ -22,7 +24,7 @@ class Command(BaseCommand):
         if account is not None:
             accounts = accounts.filter(pk=account)
         elif user:
-            accounts = accounts.filter(owner__username=user)
+            accounts = own_accounts(get_user_model().objects.filter(username=user).first())
         if not accounts.exists():
             raise CommandError("no such account")
         for mail_account in accounts:

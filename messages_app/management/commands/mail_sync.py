@@ -1,9 +1,11 @@
 """mail_sync [--account ID | --user USERNAME | --all] [--folder NAME]: one synchronous pass."""
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from messages_app.exceptions import MailError
 from messages_app.models import MailAccount
+from messages_app.selectors import own_accounts
 from messages_app.sync.account import sync_account
 from messages_app.sync.lock import SyncBusy
 
@@ -23,7 +25,7 @@ class Command(BaseCommand):
         if account is not None:
             accounts = accounts.filter(pk=account)
         elif user:
-            accounts = accounts.filter(owner__username=user)
+            accounts = own_accounts(get_user_model().objects.filter(username=user).first()).order_by("id")
         ids = list(accounts.values_list("pk", flat=True))
         if not ids:
             raise CommandError("no matching mail account")
