@@ -10,6 +10,7 @@ import zipfile
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from messages_app.exceptions import MailError
 from messages_app.mailbox.search import index_body
@@ -41,7 +42,7 @@ def message_raw(message: Message) -> bytes:
     if message.account_id is None:
         source = MessageSource.objects.filter(message_id=message.pk).values_list("raw", flat=True).first()
         if source is None:
-            raise MessageGone("this local message has no stored source")
+            raise MessageGone(_("The stored copy of this message is missing."))
         return bytes(source)
     raw = cache.get(_raw_key(message))
     if raw is not None:

@@ -87,6 +87,14 @@ def test_a_local_message_is_read_from_its_stored_source_and_marked_read(owner_cl
     assert page.status_code == 200 and page.context["scope"].key == "special:imported"
 
 
+def test_a_local_message_without_its_source_says_so_instead_of_failing(owner_client, owner, contract):
+    MessageSource.objects.filter(message=contract).delete()
+    response = owner_client.get(reverse("messages_app:message", args=[contract.pk]), **HTMX_READING)
+    assert response.status_code == 200
+    assert "La copia salvata di questo messaggio non è disponibile." in response.content.decode()
+    assert owner_client.get(reverse("messages_app:message_body", args=[contract.pk])).status_code == 502
+
+
 def test_a_local_messages_attachments_download_one_by_one_and_as_a_zip(owner_client, contract):
     owner_client.get(reverse("messages_app:message", args=[contract.pk]), **HTMX_READING)
     part = Attachment.objects.get(message=contract, filename="contratto.pdf")
