@@ -3,13 +3,16 @@
 from django.db.models import Count, Min, Q
 
 from messages_app.models import Folder, Message
+from messages_app.selectors.accounts import own_accounts
 from messages_app.selectors.folders import visible_folders
-from messages_app.selectors.messages import local_messages, visible_messages
+from messages_app.selectors.messages import local_messages
+from messages_app.selectors.visibility import message_rule_on_columns
 
 
 def unique_flagged(user):
     """Flagged mail the user sees, one row per message even when it sits in several folders."""
-    first_ids = (visible_messages(user).filter(is_flagged=True)
+    account_ids = own_accounts(user).values_list("pk", flat=True)
+    first_ids = (Message.objects.filter(message_rule_on_columns(user, account_ids), is_flagged=True)
                  .values("dedup_key").annotate(first=Min("id")).values("first"))
     return Message.objects.filter(id__in=first_ids)
 

@@ -195,3 +195,31 @@ def test_accounts_are_the_users_own_and_shared_senders_may_be_sent_from_but_neve
     assert set(sender_accounts_for(world.owner)) == {world.account, shared}
     assert "Posta dell'ufficio" not in subjects(visible_messages(world.owner))
     assert shared_inbox not in visible_folders(world.owner)
+
+
+def test_the_rule_on_the_messages_own_columns_selects_the_same_messages(world):
+    from messages_app.selectors.visibility import message_rule_on_columns
+
+    for user in (world.owner, world.colleague, world.staff):
+        account_ids = own_accounts(user).values_list("pk", flat=True)
+        assert (set(Message.objects.filter(message_rule_on_columns(user, account_ids)))
+                == set(visible_messages(user))), user
+
+
+# Every URL
+
+def test_a_detached_message_is_404_at_every_reading_url_even_for_its_accounts_owner(world, client):
+    from django.urls import reverse
+
+    client.force_login(world.owner)
+    for url in (reverse("messages_app:message", args=[world.detached.pk]),
+                reverse("messages_app:message_body", args=[world.detached.pk]),
+                reverse("messages_app:attachment", args=[world.detached.pk, world.detached_part.pk]),
+                reverse("messages_app:attachments_zip", args=[world.detached.pk]),
+                reverse("messages_app:thread", args=[world.detached_thread.pk])):
+        assert client.get(url).status_code == 404, url
+    assert client.post(reverse("messages_app:actions"), {"action": "flag", "ids": str(world.detached.pk)}
+                       ).status_code == 404
+    inbox = client.get(reverse("messages_app:folder", args=[world.inbox.pk]), HTTP_HX_REQUEST="true",
+                       HTTP_HX_TARGET="list")
+    assert [m.subject for m in inbox.context["page"].rows] == ["Offerta"]
