@@ -39,7 +39,8 @@ def _perform(messages: QuerySet, kind: str, payload_for) -> int:
 
 
 def messages_for(user, message_ids) -> QuerySet:
-    """Only messages the user may see: ids of anybody else's simply match nothing."""
+    """Only messages the user may see: ids of anybody else's simply match nothing. (Visible is
+    own today; when shared conversations join the rule, decide here what a sharee may change.)"""
     return visible_messages(user).filter(pk__in=list(message_ids))
 
 
