@@ -8,11 +8,11 @@ One small query per tick, whatever the number of messages; no per-row work when 
 
 import hashlib
 
-from messages_app.models import Folder
+from messages_app.selectors import visible_folders
 
 
 def change_token(user) -> str:
-    rows = (Folder.objects.filter(account__owner=user)
+    rows = (visible_folders(user)
             .order_by("pk")
             .values_list("pk", "uidvalidity", "last_seen_uid", "highest_modseq", "server_messages", "server_unseen"))
     digest = hashlib.blake2s(repr(list(rows)).encode(), digest_size=8)

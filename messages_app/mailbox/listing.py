@@ -4,11 +4,12 @@ import heapq
 
 from django.db import connection
 
+from messages_app.enums import SpecialFolder
 from messages_app.mailbox.keyset import PAGE_SIZE, Cursor, Page, after, page_from_rows
 from messages_app.mailbox.scopes import EVERYWHERE, SPECIAL, Scope
 from messages_app.mailbox.search import matching
 from messages_app.models import Message
-from messages_app.selectors import unique_flagged
+from messages_app.selectors import local_messages, unique_flagged, visible_in_folders, visible_messages
 
 LIST_DEFERRED = ("references", "keywords", "in_reply_to", "list_id", "auto_submitted", "precedence")
 
@@ -18,13 +19,15 @@ def _rows(queryset):
 
 
 def scope_messages(user, scope: Scope):
-    """Every message a scope lists (unordered), always limited to the user's own accounts."""
-    owned = Message.objects.filter(account__owner=user)
+    """Every message a scope lists (unordered), only what the user may see: a scope's folder ids
+    come from visible_folders, special folders from their selectors."""
     if scope.kind == SPECIAL:
-        if scope.name == "flagged":
+        if scope.name == SpecialFolder.FLAGGED:
             return unique_flagged(user)
-        return Message.objects.none()  # Shared, Imported, Scheduled: filled by later features
-    return owned.filter(folder_id__in=scope.folder_ids)
+        if scope.name == SpecialFolder.IMPORTED:
+            return local_messages(user)
+        return Message.objects.none()  # Shared, Scheduled: filled by later features
+    return visible_in_folders(user, scope.folder_ids, with_local=scope.kind == EVERYWHERE)
 
 
 def messages_page(user, scope: Scope, *, cursor: Cursor | None = None, query: str = "",
@@ -35,7 +38,7 @@ def messages_page(user, scope: Scope, *, cursor: Cursor | None = None, query: st
         ids = _top_ids(scope_messages(user, scope), cursor, limit + 1)
     else:
         ids = _merged_top_ids(scope.folder_ids, cursor, limit + 1)
-    by_id = {m.id: m for m in _rows(Message.objects.filter(id__in=ids, account__owner=user))}
+    by_id = {m.id: m for m in _rows(visible_messages(user).filter(id__in=ids))}
     return page_from_rows([by_id[pk] for pk in ids if pk in by_id], limit)
 
 

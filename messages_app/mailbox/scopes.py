@@ -7,7 +7,8 @@ from django.http import Http404
 from django.urls import reverse
 
 from messages_app.enums import FolderRole, SpecialFolder
-from messages_app.models import Folder, MailAccount
+from messages_app.models import Folder
+from messages_app.selectors import own_accounts, visible_folders
 
 UNIFIED_ROLES = (FolderRole.INBOX, FolderRole.DRAFTS, FolderRole.SENT, FolderRole.SPAM, FolderRole.TRASH)
 SPECIALS = (SpecialFolder.SHARED, SpecialFolder.IMPORTED, SpecialFolder.FLAGGED, SpecialFolder.SCHEDULED)
@@ -83,7 +84,7 @@ def folder_path_label(folder: Folder) -> str:
 def unified_scope(user, role: str) -> Scope:
     if role not in UNIFIED_ROLES:
         raise Http404
-    ids = Folder.objects.filter(account__owner=user, role=role, is_selectable=True).values_list("pk", flat=True)
+    ids = visible_folders(user).filter(role=role, is_selectable=True).values_list("pk", flat=True)
     return Scope(UNIFIED, role, role_label(role), tuple(ids))
 
 
@@ -94,15 +95,22 @@ def special_scope(user, name: str) -> Scope:
 
 
 def folder_scope(user, folder_id: int) -> Scope:
-    folder = Folder.objects.select_related("account").filter(pk=folder_id, account__owner=user).first()
+    folder = visible_folders(user).select_related("account").filter(pk=folder_id).first()
     if folder is None or not folder.is_selectable:
         raise Http404
     return Scope(FOLDER, str(folder.pk), folder_label(folder), (folder.pk,), folder)
 
 
 def everywhere_scope(user) -> Scope:
-    ids = Folder.objects.filter(account__owner=user).values_list("pk", flat=True)
+    ids = visible_folders(user).values_list("pk", flat=True)
     return Scope(EVERYWHERE, "", "", tuple(ids))
+
+
+def message_scope(user, message) -> Scope:
+    """The list a message opened on its own page sits in: its folder, or Importata for local mail."""
+    if message.folder_id is None:
+        return special_scope(user, SpecialFolder.IMPORTED.value)
+    return folder_scope(user, message.folder_id)
 
 
 def scope_from_key(user, key: str) -> Scope:
@@ -124,7 +132,7 @@ def home_scope(user, *, merged: bool) -> Scope | None:
     accounts stand alone."""
     if merged:
         return unified_scope(user, FolderRole.INBOX)
-    account = MailAccount.objects.filter(owner=user).order_by("-is_primary", "email", "id").first()
+    account = own_accounts(user).first()
     if account is None:
         return None
     inbox = account.folders.filter(role=FolderRole.INBOX, is_selectable=True).first()

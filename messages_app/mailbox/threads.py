@@ -3,12 +3,13 @@
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 
 from messages_app.mailbox.keyset import PAGE_SIZE, Cursor, Page, page_of
 from messages_app.mailbox.listing import LIST_DEFERRED
 from messages_app.mailbox.scopes import Scope
 from messages_app.models import Message, Thread
+from messages_app.selectors import visible_messages, visible_thread_or_404, visible_threads
 
 
 @dataclass
@@ -28,12 +29,12 @@ class ThreadRow:
 
 def threads_page(user, scope: Scope, *, cursor: Cursor | None = None, limit: int = PAGE_SIZE) -> Page:
     present = Message.objects.filter(thread=OuterRef("pk"), folder_id__in=scope.folder_ids)
-    threads = Thread.objects.filter(owner=user, last_date__isnull=False).filter(Exists(present))
+    threads = visible_threads(user).filter(last_date__isnull=False).filter(Exists(present))
     page = page_of(threads, cursor, limit=limit, date_field="last_date")
     if not page.rows:
         return page
-    members = (Message.objects.filter(thread_id__in=[t.id for t in page.rows], folder_id__in=scope.folder_ids,
-                                      account__owner=user)
+    members = (visible_messages(user).filter(thread_id__in=[t.id for t in page.rows],
+                                             folder_id__in=scope.folder_ids)
                .select_related("folder", "account").defer(*LIST_DEFERRED).order_by("-date", "-id"))
     grouped: dict[int, list[Message]] = {}
     for message in members:
@@ -52,13 +53,15 @@ def threads_page(user, scope: Scope, *, cursor: Cursor | None = None, limit: int
 def thread_messages(user, thread_id: int) -> tuple[Thread, list[Message]]:
     """A conversation's messages in every folder, oldest first; a copy of the same message in a
     second folder (Gmail's All Mail) is listed once."""
-    thread = get_object_or_404(Thread, pk=thread_id, owner=user)
+    thread = visible_thread_or_404(user, thread_id)
     seen: set[str] = set()
     messages = []
-    for message in (Message.objects.filter(thread=thread, account__owner=user).select_related("folder", "account")
+    for message in (visible_messages(user).filter(thread=thread).select_related("folder", "account")
                     .defer(*LIST_DEFERRED).order_by("date", "id")):
         if message.dedup_key in seen:
             continue
         seen.add(message.dedup_key)
         messages.append(message)
+    if not messages:
+        raise Http404  # nothing in it the user may see (only detached copies, say)
     return thread, messages

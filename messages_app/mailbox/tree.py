@@ -4,9 +4,10 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count
 
+from messages_app.enums import SpecialFolder
 from messages_app.mailbox.scopes import SPECIALS, UNIFIED_ROLES, folder_label, role_label, special_label
 from messages_app.models import Folder, MailAccount, Message
-from messages_app.selectors import unique_flagged
+from messages_app.selectors import local_messages, own_accounts, unique_flagged, visible_folders
 
 
 @dataclass
@@ -39,7 +40,7 @@ class FolderTree:
 
 
 def unread_by_folder(user) -> dict[int, int]:
-    folder_ids = list(Folder.objects.filter(account__owner=user).values_list("pk", flat=True))
+    folder_ids = list(visible_folders(user).values_list("pk", flat=True))
     rows = (Message.objects.filter(folder_id__in=folder_ids, is_seen=False)
             .values("folder_id").annotate(unread=Count("*")).order_by())
     return {row["folder_id"]: row["unread"] for row in rows}
@@ -60,18 +61,19 @@ def _ordered(folders: list[Folder]) -> list[Folder]:
 
 def folder_tree(user, *, merged: bool) -> FolderTree:
     unread = unread_by_folder(user)
-    folders = list(Folder.objects.filter(account__owner=user).select_related("account"))
+    folders = list(visible_folders(user).select_related("account"))
     unified = []
     if merged:
         for role in UNIFIED_ROLES:
             count = sum(unread.get(f.pk, 0) for f in folders if f.role == role)
             unified.append(TreeEntry(f"unified:{role}", role_label(role), "messages_app:unified", role, count,
                                      role=role))
-    flagged_unread = unique_flagged(user).filter(is_seen=False).count()
+    special_unread = {SpecialFolder.FLAGGED: unique_flagged(user).filter(is_seen=False).count(),
+                      SpecialFolder.IMPORTED: local_messages(user).filter(is_seen=False).count()}
     special = [TreeEntry(f"special:{name}", special_label(name), "messages_app:special", name,
-                         flagged_unread if name == "flagged" else 0) for name in SPECIALS]
+                         special_unread.get(name, 0)) for name in SPECIALS]
     accounts = []
-    for account in MailAccount.objects.filter(owner=user).order_by("-is_primary", "email", "id"):
+    for account in own_accounts(user):
         own = _ordered([f for f in folders if f.account_id == account.pk])
         accounts.append(AccountTree(account, [
             TreeEntry(f"folder:{f.pk}", folder_label(f) if f.depth == 0 or f.role else f.display_name,

@@ -7,14 +7,15 @@ from django.db.models import QuerySet
 
 from messages_app.enums import FolderRole, PendingActionKind
 from messages_app.exceptions import MailError, is_transient
-from messages_app.models import Folder, Message
+from messages_app.models import Folder
+from messages_app.selectors import visible_folders, visible_messages
 from messages_app.services.connections import imap_connect
 from messages_app.sync.pending import apply_action, queue_action
 
 
 def _by_folder(messages: QuerySet) -> dict[Folder, list[int]]:
     grouped: dict[Folder, list[int]] = defaultdict(list)
-    # Local messages (no folder) have no server to act on.
+    # Local messages (no folder) have no server to tell: _perform never sees them.
     for message in messages.filter(folder__isnull=False).select_related("folder__account__owner"):
         grouped[message.folder].append(message.uid)
     return grouped
@@ -40,17 +41,31 @@ def _perform(messages: QuerySet, kind: str, payload_for) -> int:
 
 
 def messages_for(user, message_ids) -> QuerySet:
-    """Only the user's own messages: ids of anybody else's simply match nothing."""
-    return Message.objects.filter(pk__in=list(message_ids), account__owner=user)
+    """Only messages the user may see: ids of anybody else's simply match nothing. (Visible is
+    own today; when shared conversations join the rule, decide here what a sharee may change.)"""
+    return visible_messages(user).filter(pk__in=list(message_ids))
+
+
+LOCAL_FLAGS = {"\\Seen": "is_seen", "\\Flagged": "is_flagged", "\\Answered": "is_answered"}
+
+
+def _local_flags_set(messages: QuerySet, add: tuple[str, ...], remove: tuple[str, ...]) -> None:
+    """A local message has no server: its flags change here only."""
+    changes = {LOCAL_FLAGS[f]: True for f in add if f in LOCAL_FLAGS}
+    changes.update({LOCAL_FLAGS[f]: False for f in remove if f in LOCAL_FLAGS})
+    if changes:
+        messages.filter(account__isnull=True).update(**changes)
 
 
 def message_flags_set(*, user, message_ids, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> int:
-    return _perform(messages_for(user, message_ids), PendingActionKind.SET_FLAGS,
+    messages = messages_for(user, message_ids)
+    _local_flags_set(messages, add, remove)
+    return _perform(messages, PendingActionKind.SET_FLAGS,
                     lambda folder: {"add": list(add), "remove": list(remove)})
 
 
 def message_move(*, user, message_ids, destination: Folder) -> int:
-    if destination.account.owner_id != user.pk:
+    if not visible_folders(user).filter(pk=destination.pk).exists():
         raise Folder.DoesNotExist
     messages = messages_for(user, message_ids).filter(account=destination.account).exclude(folder=destination)
     return _perform(messages, PendingActionKind.MOVE, lambda folder: {"folder_id": destination.pk})
@@ -58,7 +73,7 @@ def message_move(*, user, message_ids, destination: Folder) -> int:
 
 def message_move_to_role(*, user, message_ids, role: str) -> int:
     """Move each message to its own account's folder of that role (Spam, Trash)."""
-    targets = {f.account_id: f for f in Folder.objects.filter(account__owner=user, role=role)}
+    targets = {f.account_id: f for f in visible_folders(user).filter(role=role)}
 
     def payload(folder: Folder):
         target = targets.get(folder.account_id)
@@ -71,7 +86,7 @@ def message_move_to_role(*, user, message_ids, role: str) -> int:
 
 def message_delete(*, user, message_ids) -> int:
     """To the account's Trash; from Trash (or without one), for good. The view asks first."""
-    trash = {f.account_id: f for f in Folder.objects.filter(account__owner=user, role=FolderRole.TRASH)}
+    trash = {f.account_id: f for f in visible_folders(user).filter(role=FolderRole.TRASH)}
 
     def payload(folder: Folder):
         target = trash.get(folder.account_id)

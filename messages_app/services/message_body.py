@@ -11,6 +11,7 @@ import zipfile
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from messages_app.exceptions import MailError
 from messages_app.mailbox.search import index_body
@@ -44,7 +45,7 @@ def message_raw(message: Message) -> bytes:
     if kept is not None:
         return bytes(kept)
     if message.folder_id is None:
-        raise MessageGone(f"message {message.pk} lives only here and its original was not kept")
+        raise MessageGone(_("The stored copy of this message is missing."))
     raw = cache.get(_raw_key(message))
     if raw is not None:
         return raw

@@ -10,7 +10,7 @@ import json
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -18,7 +18,8 @@ from django.views.decorators.http import require_POST
 from messages_app.enums import FolderRole
 from messages_app.mailbox.listing import scope_messages
 from messages_app.mailbox.scopes import folder_path_label, role_label, scope_from_key
-from messages_app.models import Folder, Message
+from messages_app.models import Message
+from messages_app.selectors import visible_folder_or_404, visible_folders, visible_messages
 from messages_app.services.message_actions import (
     message_delete,
     message_flags_set,
@@ -80,9 +81,9 @@ def _checked_input(request, action: str) -> tuple[list[int], int | None, str]:
 
 def deletes_for_good(messages: list[Message], user) -> bool:
     """Deleting from Trash (or from an account without one) cannot be undone."""
-    with_trash = set(Folder.objects.filter(account__owner=user, role=FolderRole.TRASH)
-                     .values_list("account_id", flat=True))
-    return any(m.folder.role == FolderRole.TRASH or m.account_id not in with_trash for m in messages)
+    with_trash = set(visible_folders(user).filter(role=FolderRole.TRASH).values_list("account_id", flat=True))
+    return any(m.folder_id and (m.folder.role == FolderRole.TRASH or m.account_id not in with_trash)
+               for m in messages)
 
 
 def _toast(request, text: str, *, status: int = 200):
@@ -97,9 +98,9 @@ def _moved_toast(count: int, folder_label: str) -> str:
                     count) % {"count": count, "folder": folder_label}
 
 
-def _where_to(messages: list[Message], user, role: str) -> dict[int, Folder]:
+def _where_to(messages: list[Message], user, role: str) -> dict:
     """Each message's destination for Spam or Delete: its own account's folder of that role."""
-    targets = {f.account_id: f for f in Folder.objects.filter(account__owner=user, role=role)}
+    targets = {f.account_id: f for f in visible_folders(user).filter(role=role)}
     return {m.pk: targets[m.account_id] for m in messages
             if m.account_id in targets and targets[m.account_id].pk != m.folder_id}
 
@@ -126,7 +127,7 @@ def actions(request):
         return _toast(request, _("Nothing selected: tick the messages first."))
     if action == "move" and destination_id is None:
         return _toast(request, _("Choose the folder to move to first."))
-    messages = list(Message.objects.filter(pk__in=wanted_ids, account__owner=user).select_related("folder"))
+    messages = list(visible_messages(user).filter(pk__in=wanted_ids).select_related("folder"))
     if not messages:
         raise Http404  # nothing of this user's was named: as if the ids did not exist
     ids = [m.pk for m in messages]
@@ -145,8 +146,7 @@ def actions(request):
         done = FLAG_DONE[action](len(ids)) % {"count": len(ids)}
         undo = {"action": UNDO_FLAGS[action], "ids": ",".join(map(str, ids))}
     elif action == "move":
-        destination = get_object_or_404(Folder.objects.select_related("account"), pk=destination_id,
-                                        account__owner=user)
+        destination = visible_folder_or_404(user, destination_id)
         movable = [m for m in messages if m.account_id == destination.account_id and m.folder_id != destination.pk]
         if not movable:
             return _toast(request, _("Nothing to move: the messages are already in %(folder)s or in another "
@@ -189,7 +189,7 @@ def _restore(request) -> tuple[int, int]:
         message_id, _sep, folder_id = pair.partition(":")
         if message_id.isdigit() and folder_id.isdigit():
             origin_of[int(message_id)] = int(folder_id)
-    folders = {f.pk: f for f in Folder.objects.filter(pk__in=set(origin_of.values()), account__owner=user)
+    folders = {f.pk: f for f in visible_folders(user).filter(pk__in=set(origin_of.values()))
                .select_related("account")}
     wanted = [pk for pk in selected_ids(request) if origin_of.get(pk) in folders]
     queued = restored = 0
@@ -212,7 +212,7 @@ def _changed(request, ids: list[int], scope, scope_key: str, reading_id: str, qu
         rows = list(scope_messages(user, scope).filter(pk__in=ids).select_related("folder", "account"))
         gone = sorted(set(ids) - {m.pk for m in rows})
     is_open = reading_id.isdigit() and int(reading_id) in ids
-    opened = Message.objects.filter(pk=int(reading_id), account__owner=user).first() if is_open else None
+    opened = visible_messages(user).filter(pk=int(reading_id)).first() if is_open else None
     notice = ngettext(
         "The server is unreachable: the change to %(count)s message will be made when it is back.",
         "The server is unreachable: the change to %(count)s messages will be made when it is back.",

@@ -4,7 +4,7 @@ images, attachments."""
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
@@ -12,10 +12,11 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from messages_app.exceptions import MailError
-from messages_app.mailbox.scopes import folder_scope
+from messages_app.mailbox.scopes import message_scope
 from messages_app.mime.parse import PartNotFoundError
 from messages_app.mime.sanitize import clean_html, text_to_html
-from messages_app.models import Attachment, Message
+from messages_app.models import Message
+from messages_app.selectors import visible_attachment_or_404, visible_message_or_404
 from messages_app.services.message_body import (
     attachment_payload,
     attachments_zip,
@@ -35,7 +36,7 @@ SAFE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image
 
 
 def owned_message(user, pk: int) -> Message:
-    return get_object_or_404(Message.objects.select_related("folder", "account"), pk=pk, account__owner=user)
+    return visible_message_or_404(user, pk)
 
 
 def _cid_url_maker(request, message: Message):
@@ -84,7 +85,7 @@ def message_read(request, pk: int):
         )
     if request.htmx:
         return render(request, "messages_app/_reading.html", context)
-    scope = folder_scope(request.user, message.folder_id)
+    scope = message_scope(request.user, message)
     return render(request, "messages_app/mailbox.html", {
         **shell_context(request, scope), **list_context(request, scope), **context, "reading": True,
     })
@@ -137,8 +138,7 @@ def message_cid(request, pk: int, part_pk: int):
     if (int(message_pk), int(signed_part_pk)) != (pk, part_pk) or (
             request.user.is_authenticated and request.user.pk != int(owner_pk)):
         raise Http404
-    part = get_object_or_404(Attachment.objects.select_related("message__folder", "message__account"),
-                             pk=part_pk, message_id=pk, is_inline=True, message__account__owner_id=int(owner_pk))
+    part = visible_attachment_or_404(int(owner_pk), part_pk, message_id=pk, is_inline=True)
     try:
         data = attachment_payload(attachment=part)
     except (MailError, PartNotFoundError):
@@ -164,7 +164,7 @@ def _download(data: bytes, filename: str) -> HttpResponse:
 @require_GET
 def attachment(request, pk: int, part_pk: int):
     message = owned_message(request.user, pk)
-    part = get_object_or_404(Attachment, pk=part_pk, message=message)
+    part = visible_attachment_or_404(request.user, part_pk, message=message)
     part.message = message
     try:
         data = attachment_payload(attachment=part)

@@ -11,6 +11,7 @@ from messages_app.exceptions import MailError
 from messages_app.management.base import MailCommand, port_number, positive_int
 from messages_app.models import MailAccount
 from messages_app.presets import split_host_scheme
+from messages_app.selectors import own_accounts
 from messages_app.services.accounts import apply_server_defaults, mail_account_delete, mail_account_save
 from messages_app.services.connection_test import connection_report_store, connection_test_run
 
@@ -85,7 +86,7 @@ class Command(MailCommand):
     def _list(self, **o):
         accounts = MailAccount.objects.select_related("owner").order_by("owner__username", "id")
         if o["user"]:
-            accounts = accounts.filter(owner=_user(o["user"]))
+            accounts = accounts.filter(pk__in=own_accounts(_user(o["user"])).values("pk"))
         rows = [{
             "id": a.pk, "user": a.owner.username, "preset": a.preset, "email": a.email,
             "description": a.description, "username": a.username,

@@ -1,10 +1,12 @@
 """Fetch and store the bodies of messages nobody opened yet, so search finds words in them."""
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
 from messages_app.exceptions import MailError
 from messages_app.management.base import MailCommand, positive_int
 from messages_app.models import MailAccount
+from messages_app.selectors import own_accounts
 from messages_app.services.message_body import message_bodies_prefetch
 
 
@@ -23,7 +25,7 @@ class Command(MailCommand):
         if account is not None:
             accounts = accounts.filter(pk=account)
         elif user:
-            accounts = accounts.filter(owner__username=user)
+            accounts = own_accounts(get_user_model().objects.filter(username=user).first())
         if not accounts.exists():
             raise CommandError(f"no mail account with id {account}" if account is not None else "no such account")
         for mail_account in accounts:

@@ -25,7 +25,7 @@ class Command(MailCommand):
                 raise CommandError(f"no user named {user!r}")
         if account is not None and not MailAccount.objects.filter(pk=account).exists():
             raise CommandError(f"no mail account with id {account}")
-        rows = folder_status_rows(account_id=account, owner=owner)
+        rows = folder_status_rows(account_id=account, user=owner)
         if owner is not None:
             rows += special_folder_rows(owner)
         if options["json"]:

@@ -1,11 +1,13 @@
 """mail_sync [--account ID | --user USERNAME | --all] [--folder NAME] [--wait SECONDS]: one
 synchronous pass, including what follows new mail (the arrival pipeline), in this process."""
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
 from messages_app.exceptions import MailError
 from messages_app.management.base import MailCommand
 from messages_app.models import MailAccount
+from messages_app.selectors import own_accounts
 from messages_app.services.sync import account_sync
 from messages_app.sync.lock import SyncBusy
 
@@ -29,7 +31,7 @@ class Command(MailCommand):
         if account is not None:
             accounts = accounts.filter(pk=account)
         elif user:
-            accounts = accounts.filter(owner__username=user)
+            accounts = own_accounts(get_user_model().objects.filter(username=user).first()).order_by("id")
         ids = list(accounts.values_list("pk", flat=True))
         if not ids:
             raise CommandError("no matching mail account")

@@ -1,0 +1,49 @@
+"""Messages, attachments and conversations the user may see (the rule: visibility.py)."""
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from messages_app.models import Attachment, Message, Thread
+from messages_app.selectors.visibility import local_rule, message_rule, thread_rule
+
+
+def visible_messages(user) -> QuerySet:
+    return Message.objects.filter(message_rule(user))
+
+
+def visible_message_or_404(user, pk) -> Message:
+    """A message the user may read, with its folder and account; 404 for anybody else's."""
+    return get_object_or_404(visible_messages(user).select_related("folder", "account"), pk=pk)
+
+
+def local_messages(user) -> QuerySet:
+    """Importata: the user's own local messages (mail shared with them is listed in Shared).
+    Served by the partial index on (local_owner, date, id)."""
+    return Message.objects.filter(local_rule(user))
+
+
+def visible_in_folders(user, folder_ids, *, with_local: bool = False) -> QuerySet:
+    """The fast shape of the rule for lists: messages in `folder_ids`, which must come from
+    `visible_folders(user)` (a scope's ids), with no join, so that keyset pages walk the
+    (folder, date, id) index; with_local adds the user's local messages (search everywhere)."""
+    condition = Q(folder_id__in=list(folder_ids))
+    if with_local:
+        condition |= local_rule(user)
+    return Message.objects.filter(condition)
+
+
+def visible_attachments(user) -> QuerySet:
+    return Attachment.objects.filter(message_rule(user, "message__"))
+
+
+def visible_attachment_or_404(user, pk, **filters) -> Attachment:
+    return get_object_or_404(visible_attachments(user).select_related("message__folder", "message__account"),
+                             pk=pk, **filters)
+
+
+def visible_threads(user) -> QuerySet:
+    return Thread.objects.filter(thread_rule(user))
+
+
+def visible_thread_or_404(user, pk) -> Thread:
+    return get_object_or_404(visible_threads(user), pk=pk)
