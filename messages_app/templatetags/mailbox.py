@@ -8,7 +8,8 @@ from django.utils.formats import date_format, time_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
-from messages_app.mailbox.scopes import folder_path_label, role_label
+from messages_app.enums import SpecialFolder
+from messages_app.mailbox.scopes import folder_path_label, role_label, special_label
 
 register = template.Library()
 
@@ -51,6 +52,9 @@ def chip(account_id) -> int:
 
 @register.filter
 def folder_path(folder) -> str:
+    """A local message has no folder: it is in Importata."""
+    if folder is None:
+        return special_label(SpecialFolder.IMPORTED)
     return folder_path_label(folder)
 
 

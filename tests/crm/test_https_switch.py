@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 def _manage(tmp_path: Path, *args: str, **env_overrides: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SECRET_KEY", "DJANGO_DEBUG"}}
+           # (the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE must not leak into a deployment check)
+           if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SECRET_KEY", "DJANGO_DEBUG",
+                        "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(POSTINO_VAR_DIR=str(tmp_path), DJANGO_ALLOWED_HOSTS="crm.example.com",
                DJANGO_SECRET_KEY=secrets.token_urlsafe(50), **env_overrides)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, text=True,

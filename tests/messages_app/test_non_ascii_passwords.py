@@ -76,6 +76,8 @@ def test_the_account_form_saves_a_non_ascii_password(owner_client, owner, accent
 
 def test_the_account_form_says_why_a_login_only_server_cannot_take_it(owner_client, owner, login_only_dovecot,
                                                                       smtp_server):
+    owner.language = "en"  # the page speaks the user's language
+    owner.save()
     data = form_data(new_mail_user(login_only_dovecot, smtp_server, password=PASSWORD))
     with translation.override("en"):
         response = owner_client.post(reverse("messages_app:account_create"), data, HTTP_ACCEPT_LANGUAGE="en")

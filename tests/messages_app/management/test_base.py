@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DataError, OperationalError
 
-from messages_app.sync.account import sync_account
+from messages_app.services.sync import account_sync
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -81,7 +81,7 @@ def test_a_malformed_key_names_mail_encryption_keys(settings, mail_account):
 
 
 def test_every_json_output_is_one_object_per_line(owner, mail_account):
-    sync_account(mail_account.pk)
+    account_sync(mail_account.pk)
     for args in (("mail_status", "--json"), ("mail_status", "--user", "owner", "--json"),
                  ("mail_account", "list", "--json")):
         lines = run(*args).splitlines()

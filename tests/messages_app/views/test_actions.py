@@ -142,7 +142,6 @@ def test_moving_into_another_users_folder_is_404(owner_client, colleague, mailbo
 @pytest.mark.parametrize(("action", "extra", "reason"), [
     ("move", {"destination": "abc"}, "destination must be"),
     ("move", {"destination": "1" * 30}, "destination must be"),
-    ("move", {}, "no destination"),
     ("flag", {"scope": "folder:abc"}, "unknown scope"),
     ("flag", {"scope": "nonsense"}, "unknown scope"),
     ("spam", {"scope": "unified:nonsense"}, "unknown scope"),
