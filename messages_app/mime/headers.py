@@ -16,6 +16,8 @@ from email.utils import parsedate_to_datetime
 
 from .addresses import address_field, bare_address
 from .charset import (
+    _CONTROL_RE,
+    _FOLD_RE,
     MAX_FIELD_CHARS,
     as_bytes,
     decode_words,
@@ -43,8 +45,6 @@ _IMPORTANCE = {"high": "high", "urgent": "high", "normal": "normal", "low": "low
 _X_PRIORITY = {"1": "high", "2": "high", "3": "normal", "4": "low", "5": "low"}
 _X_PRIORITY_RE = re.compile(r"\s*([1-5])\b")
 
-_FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _LINE_BREAK_RE = re.compile(r"[\x00\r\n\x85\u2028\u2029]")
 _WHITESPACE_RE = re.compile(r"\s")
 _MSG_ID_RE = re.compile(r"<([^<>]*)>")

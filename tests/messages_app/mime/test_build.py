@@ -25,7 +25,7 @@ from messages_app.mime.header_encoding import display_name, header_text
 from messages_app.mime.headers import parse_header_block
 from messages_app.mime.parse import get_part_payload, parse_message
 
-PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 BUILT_HEADERS = {"from", "to", "cc", "reply-to", "subject", "date", "message-id", "in-reply-to", "references",
                  "mime-version", "content-type", "content-transfer-encoding"}
 INJECTIONS = ["\r\nBcc: evil@attacker.example", "\nX-Injected: 1", "\rTo: evil@attacker.example",
