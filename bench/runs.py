@@ -240,7 +240,7 @@ def idle_latency(account, server: ServerUser, samples: int, *, gap: float = 0.15
     """Start the product's IDLE listener; APPEND from another connection; time until the row is
     visible in the database (polled every millisecond through a separate DB connection)."""
     from django.db import connection
-    from messages_app.sync.idle import listen
+    from messages_app.services.idle_listener import listen
 
     from bench.mailgen import MailboxGenerator
     from messages_app.models import Message
