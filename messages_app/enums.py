@@ -42,3 +42,25 @@ class PendingActionKind(models.TextChoices):
     SET_FLAGS = "set_flags", _("Set flags")
     MOVE = "move", _("Move")
     DELETE = "delete", _("Delete")
+
+
+class OutboxState(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    UNCERTAIN = "uncertain", _("Uncertain")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class DeliveryStatus(models.TextChoices):
+    ACCEPTED = "accepted", _("Accepted")
+    DELIVERED = "delivered", _("Delivered")
+    NOT_DELIVERED = "not_delivered", _("Not delivered")
+    FAILED = "failed", _("Failed")
+
+
+class DeliverySource(models.TextChoices):
+    SMTP = "smtp", "SMTP"
+    DSN = "dsn", "DSN"
+    PEC = "pec", "PEC"
