@@ -1,0 +1,103 @@
+"""Several workers and dead workers: each due message leaves exactly once, none is lost."""
+
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from messages_app.enums import OutboxState
+from messages_app.models import OutgoingMessage
+from messages_app.services.outbox import outbox_queue, outbox_resend, outbox_send_due
+from tests.messages_app.outbox.helpers import parse, sent_copies
+from tests.messages_app.sync.test_sync_robustness import worker_env
+
+ROOT = Path(__file__).resolve().parents[3]
+WORKER = Path(__file__).with_name("worker.py")
+
+
+def queue(owner, account, subject="Offerta"):
+    return outbox_queue(user=owner, account=account, to=["dest@example.test"], subject=subject, text="Testo",
+                        undo_seconds=0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_over_50_due_messages_deliver_each_exactly_once(owner, mail_account, mail_user, smtp_server):
+    items = [queue(owner, mail_account, f"Pratica {n}") for n in range(50)]
+    results, errors = [], []
+    start = threading.Barrier(2)
+
+    def work():
+        try:
+            start.wait(5)
+            results.append(outbox_send_due())
+        except Exception as exc:  # reported below: a thread's failure must fail the test
+            errors.append(exc)
+        finally:
+            connection.close()  # this thread's own database connection
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert errors == []
+    received = smtp_server.wait_for(50, login=mail_user.login)
+    ids = Counter(parse(m.data)["Message-ID"] for m in received)
+    assert len(received) == 50 and set(ids.values()) == {1}
+    assert set(ids) == {item.message_id for item in items}
+    assert sorted(results[0].ids + results[1].ids) == sorted(item.pk for item in items)
+    assert all(result.sent for result in results), "both workers should have won some claims"
+    assert set(OutgoingMessage.objects.values_list("state", flat=True)) == {OutboxState.SENT}
+
+
+def run_killed_worker(mode: str) -> None:
+    process = subprocess.run([sys.executable, str(WORKER), mode], cwd=ROOT, env=worker_env(), capture_output=True,
+                             text=True, timeout=60)
+    assert process.returncode == -9, process.stderr  # SIGKILL, at the point the mode names
+
+
+def lapse_claims():
+    """What the lease's passing does to a dead worker's claim."""
+    OutgoingMessage.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_after_smtp_leaves_uncertain_and_only_the_user_sends_again(owner, mail_account, mail_user,
+                                                                                  smtp_server):
+    item = queue(owner, mail_account)
+    run_killed_worker("after_smtp")
+    assert len(smtp_server.wait_for(1, login=mail_user.login)) == 1
+    item.refresh_from_db()
+    assert item.state == OutboxState.SENDING
+    assert outbox_send_due().sent == 0  # its claim has not lapsed: nobody touches it
+    lapse_claims()
+    result = outbox_send_due()
+    item.refresh_from_db()
+    assert (result.uncertain, result.sent) == (1, 0)
+    assert item.state == OutboxState.UNCERTAIN and "Send it again" in item.error
+    assert outbox_send_due(now=timezone.now() + timedelta(days=1)).sent == 0  # never blindly again
+    assert len(smtp_server._matching(mail_user.login)) == 1
+    assert outbox_resend(user=owner, outbox_id=item.pk)
+    assert outbox_send_due().sent == 1
+    assert len(smtp_server.wait_for(2, login=mail_user.login)) == 2
+    item.refresh_from_db()
+    assert item.state == OutboxState.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_after_the_sent_copy_is_reconciled_as_sent_without_a_second_send(owner, mail_account,
+                                                                                        mail_user, smtp_server):
+    item = queue(owner, mail_account)
+    run_killed_worker("after_sent_copy")
+    lapse_claims()
+    result = outbox_send_due()
+    item.refresh_from_db()
+    assert result.reconciled_sent == 1 and item.state == OutboxState.SENT and item.sent_at is not None
+    assert len(smtp_server.wait_for(1, login=mail_user.login)) == 1
+    assert len(sent_copies(mail_user, item.message_id)) == 1
