@@ -133,6 +133,13 @@ def outbox_resend(*, user, outbox_id: int) -> bool:
         state=OutboxState.SCHEDULED, send_at=timezone.now(), error="", claim_token="", claimed_until=None) == 1
 
 
+def outbox_reschedule(*, user, outbox_id: int, send_at: datetime) -> bool:
+    """Move a scheduled message to another time ("send now" is `send_at=now`). False if it is
+    no longer scheduled."""
+    return OutgoingMessage.objects.filter(pk=outbox_id, owner=user, state=OutboxState.SCHEDULED).update(
+        send_at=send_at) == 1
+
+
 # --- sending ------------------------------------------------------------------------------------
 
 
