@@ -26,6 +26,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from messages_app.enums import DeliverySource, DeliveryStatus, FolderRole, OutboxState, Preset
 from messages_app.exceptions import MailError, RecipientsRefused, is_transient
@@ -78,7 +79,7 @@ def _check_size(attachments: Sequence[Attachment], inline_images: Sequence[Inlin
     limit_mb = settings.MAIL_MAX_ATTACHMENT_MB
     if total > limit_mb * 1024 * 1024:
         raise ValidationError(
-            "the attachments add up to %(size).1f MB, more than the %(limit)s MB allowed",
+            _("The attachments add up to %(size).1f MB, more than the %(limit)s MB allowed."),
             params={"size": total / 1024 / 1024, "limit": limit_mb}, code="attachments_too_large")
 
 
@@ -99,7 +100,7 @@ def outbox_queue(*, user, account: MailAccount, to: Sequence[Address], cc: Seque
     if account.pk not in {allowed.pk for allowed in sender_accounts_for(user)}:
         raise SenderNotAllowed(f"{user} may not send from account {account.pk}")
     if not (to or cc or bcc):
-        raise ValidationError("a message needs at least one recipient", code="no_recipients")
+        raise ValidationError(_("A message needs at least one recipient."), code="no_recipients")
     _check_size(attachments, inline_images)
     if undo_seconds is None:
         undo_seconds = settings.MAIL_UNDO_SEND_SECONDS
@@ -260,12 +261,12 @@ def _file_in_sent(account: MailAccount, raw: bytes, sessions: _Sessions) -> str:
         connection = sessions.imap(account)
         folder = sent_folder_name(account, connection)
         if folder is None:
-            return "Sent, but the account has no Sent folder for a copy."
+            return _("Sent, but the account has no Sent folder for a copy.")
         connection.append(folder, raw, flags=["\\Seen"], when=timezone.now())
     except MailError as exc:
         sessions.drop_imap(account)
         logger.warning("outbox: copy to Sent of account %s failed: %s", account.pk, exc)
-        return f"Sent, but the copy could not be saved in Sent: {exc.user_message()}"
+        return _("Sent, but the copy could not be saved in Sent: %(reason)s") % {"reason": exc.user_message()}
     return ""
 
 
@@ -291,8 +292,8 @@ def _reconcile_lapsed(now: datetime, sessions: _Sessions, result: SendDueResult)
             if _finish(item, token, state=OutboxState.SENT, sent_at=timezone.now(), error=""):
                 result.reconciled_sent += 1
         elif _finish(item, token, state=OutboxState.UNCERTAIN,
-                     error="The sending was interrupted and the message is not in Sent: it may or may not "
-                           "have left. Send it again if the recipients did not get it."):
+                     error=_("The sending was interrupted and the message is not in Sent: it may or may not "
+                                 "have left. Send it again if the recipients did not get it.")):
             result.uncertain += 1
 
 

@@ -81,7 +81,7 @@ def test_sending_from_another_users_account_is_refused_unless_it_is_a_shared_sen
 
 def test_attachments_over_the_limit_are_refused_in_words(owner, mail_account, settings):
     settings.MAIL_MAX_ATTACHMENT_MB = 1
-    with pytest.raises(ValidationError, match="more than the 1 MB"):
+    with pytest.raises(ValidationError, match="più dei 1 MB consentiti"):
         queue(owner, mail_account, attachments=[Attachment("big.bin", "application/octet-stream", b"x" * 1_100_000)])
 
 

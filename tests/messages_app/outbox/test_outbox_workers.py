@@ -80,7 +80,7 @@ def test_a_worker_killed_after_smtp_leaves_uncertain_and_only_the_user_sends_aga
     result = outbox_send_due()
     item.refresh_from_db()
     assert (result.uncertain, result.sent) == (1, 0)
-    assert item.state == OutboxState.UNCERTAIN and "Send it again" in item.error
+    assert item.state == OutboxState.UNCERTAIN and "Invialo di nuovo" in item.error  # in words, in Italian
     assert outbox_send_due(now=timezone.now() + timedelta(days=1)).sent == 0  # never blindly again
     assert len(smtp_server._matching(mail_user.login)) == 1
     assert outbox_resend(user=owner, outbox_id=item.pk)
