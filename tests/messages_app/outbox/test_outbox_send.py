@@ -19,6 +19,7 @@ from messages_app.services.outbox import (
 from tests.conftest import account_on
 from tests.messages_app.outbox.helpers import parse, sent_copies
 from tests.servers.fixtures import new_mail_user
+from tests.servers.ports import free_port
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
        b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
@@ -158,3 +159,36 @@ def test_gmail_and_office365_accounts_get_no_copy_from_postino(owner, dovecot, s
     item = queue(owner, account)
     assert outbox_send_due().sent == 1
     assert sent_copies(user, item.message_id) == []  # the provider files it itself
+
+
+def test_a_refused_password_fails_in_words(owner, mail_user):
+    account = account_on(owner, mail_user)
+    account.set_password("wrong-password")
+    account.save(update_fields=["password_encrypted"])
+    item = queue(owner, account)
+    assert outbox_send_due().failed == 1
+    item.refresh_from_db()
+    assert item.state == OutboxState.FAILED and "Password rifiutata" in item.error
+
+
+def test_an_unreachable_server_is_retried_later(owner, mail_user):
+    account = account_on(owner, mail_user, smtp_port=free_port())  # nothing listens there
+    item = queue(owner, account)
+    assert outbox_send_due().retried == 1
+    item.refresh_from_db()
+    assert item.state == OutboxState.SCHEDULED and item.send_at > later(seconds=20) and item.error
+
+
+def test_queuing_without_an_undo_window_asks_a_worker_after_commit(owner, mail_account, monkeypatch,
+                                                                  django_capture_on_commit_callbacks):
+    from messages_app import tasks
+
+    asked = []
+    monkeypatch.setattr(tasks.outbox_send_due_task, "delay", lambda: asked.append(True))
+    with django_capture_on_commit_callbacks() as callbacks:
+        queue(owner, mail_account)
+        tasks.outbox_send_after_commit()
+        assert asked == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    assert asked == [True]

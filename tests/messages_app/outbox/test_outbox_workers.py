@@ -14,8 +14,10 @@ from django.utils import timezone
 from messages_app.enums import OutboxState
 from messages_app.models import OutgoingMessage
 from messages_app.services.outbox import outbox_queue, outbox_resend, outbox_send_due
+from tests.conftest import account_on
 from tests.messages_app.outbox.helpers import parse, sent_copies
 from tests.messages_app.sync.test_sync_robustness import worker_env
+from tests.servers.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 WORKER = Path(__file__).with_name("worker.py")
@@ -101,3 +103,22 @@ def test_a_worker_killed_after_the_sent_copy_is_reconciled_as_sent_without_a_sec
     assert result.reconciled_sent == 1 and item.state == OutboxState.SENT and item.sent_at is not None
     assert len(smtp_server.wait_for(1, login=mail_user.login)) == 1
     assert len(sent_copies(mail_user, item.message_id)) == 1
+
+
+def test_reconciliation_waits_while_sent_cannot_be_read(owner, mail_user, smtp_server):
+    account = account_on(owner, mail_user)
+    item = queue(owner, account)
+    # What a worker killed mid-send leaves behind, once its lease has passed.
+    OutgoingMessage.objects.filter(pk=item.pk).update(state=OutboxState.SENDING, claim_token="dead")
+    lapse_claims()
+    account.imap_port = free_port()  # the IMAP server is unreachable for now
+    account.save(update_fields=["imap_port"])
+    result = outbox_send_due()
+    item.refresh_from_db()
+    assert (result.uncertain, result.reconciled_sent, result.sent) == (0, 0, 0)
+    assert item.state == OutboxState.SENDING  # undecided, not guessed: looked at again next poll
+    assert smtp_server._matching(mail_user.login) == []
+    account.imap_port = mail_user.imap_port
+    account.save(update_fields=["imap_port"])
+    lapse_claims()
+    assert outbox_send_due().uncertain == 1
