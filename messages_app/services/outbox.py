@@ -199,7 +199,11 @@ def _send_claimed(item: OutgoingMessage, token: str, sessions: _Sessions, result
     note = _file_in_sent(account, raw, sessions)
     now = timezone.now()
     with transaction.atomic():
-        if not _finish(item, token, state=OutboxState.SENT, sent_at=now, error=note):
+        # Our claim may have lapsed while the server was slow and a reconciler, not finding the
+        # copy yet, called it uncertain: we know better now, so say sent (a user's resend is theirs).
+        if not (_finish(item, token, state=OutboxState.SENT, sent_at=now, error=note)
+                or OutgoingMessage.objects.filter(pk=item.pk, state=OutboxState.UNCERTAIN).update(
+                    state=OutboxState.SENT, sent_at=now, error=note) == 1):
             return
         rows = [OutgoingRecipient(message=item, address=address, status=DeliveryStatus.ACCEPTED, at=now,
                                   source=DeliverySource.SMTP, smtp_code=250) for address in outcome.accepted]

@@ -122,3 +122,22 @@ def test_reconciliation_waits_while_sent_cannot_be_read(owner, mail_user, smtp_s
     account.save(update_fields=["imap_port"])
     lapse_claims()
     assert outbox_send_due().uncertain == 1
+
+
+def test_a_slow_sender_whose_claim_lapsed_still_records_the_send(owner, mail_account, mail_user, smtp_server,
+                                                                 monkeypatch):
+    from messages_app.services import outbox
+
+    item = queue(owner, mail_account)
+    original = outbox._file_in_sent
+
+    def meanwhile_a_reconciler_decided(account, raw, sessions):
+        # The lease lapsed mid-send and another worker, finding nothing in Sent yet, said uncertain.
+        OutgoingMessage.objects.filter(pk=item.pk).update(state=OutboxState.UNCERTAIN, claim_token="other")
+        return original(account, raw, sessions)
+
+    monkeypatch.setattr(outbox, "_file_in_sent", meanwhile_a_reconciler_decided)
+    assert outbox_send_due().sent == 1
+    item.refresh_from_db()
+    assert item.state == OutboxState.SENT and item.recipients.count() == 1
+    assert len(smtp_server.wait_for(1, login=mail_user.login)) == 1
