@@ -192,3 +192,33 @@ def test_queuing_without_an_undo_window_asks_a_worker_after_commit(owner, mail_a
     for callback in callbacks:
         callback()
     assert asked == [True]
+
+
+def test_the_copy_goes_to_the_folder_the_sync_knows_as_sent(owner, mail_account, mail_user):
+    from messages_app.models import Folder
+
+    mail_user.dovecot.create_folder(mail_user.login, "Posta inviata")
+    Folder.objects.create(account=mail_account, name="Posta inviata", role="sent")
+    item = queue(owner, mail_account)
+    assert outbox_send_due().sent == 1
+    client = mail_user.dovecot.imap_client(mail_user.login)
+    try:
+        client.select_folder("Posta inviata", readonly=True)
+        assert len(client.search(["HEADER", "Message-ID", item.message_id])) == 1
+    finally:
+        client.logout()
+    assert sent_copies(mail_user, item.message_id) == []  # not in the server's default Sent as well
+
+
+def test_only_the_owner_takes_back_or_reschedules_and_only_while_scheduled(owner, colleague, mail_account):
+    from messages_app.services.outbox import outbox_reschedule
+
+    item = queue(owner, mail_account, undo_seconds=60)
+    assert not outbox_cancel(user=colleague, outbox_id=item.pk)
+    assert not outbox_reschedule(user=colleague, outbox_id=item.pk, send_at=later(days=1))
+    assert outbox_reschedule(user=owner, outbox_id=item.pk, send_at=later(days=1))
+    assert outbox_send_due(now=later(hours=1)).sent == 0
+    assert outbox_reschedule(user=owner, outbox_id=item.pk, send_at=timezone.now())  # "send now"
+    assert outbox_send_due().sent == 1
+    assert not outbox_reschedule(user=owner, outbox_id=item.pk, send_at=later(days=1))
+    assert not outbox_cancel(user=owner, outbox_id=item.pk)
