@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -189,14 +191,15 @@ def _finish(item: OutgoingMessage, token: str, **fields) -> bool:
 def _send_claimed(item: OutgoingMessage, token: str, sessions: _Sessions, result: SendDueResult) -> None:
     account = item.account
     raw = bytes(item.raw)
-    try:
-        outcome = sessions.smtp(account).send(sender=item.envelope_from, recipients=list(item.envelope_to),
-                                              message=raw)
-    except MailError as exc:
-        sessions.drop_smtp(account)
-        _record_failure(item, token, exc, result)
-        return
-    note = _file_in_sent(account, raw, sessions)
+    with _LeaseKeeper(item.pk, token):
+        try:
+            outcome = sessions.smtp(account).send(sender=item.envelope_from, recipients=list(item.envelope_to),
+                                                  message=raw)
+        except MailError as exc:
+            sessions.drop_smtp(account)
+            _record_failure(item, token, exc, result)
+            return
+        note = _file_in_sent(account, raw, sessions)
     now = timezone.now()
     with transaction.atomic():
         # Our claim may have lapsed while the server was slow and a reconciler, not finding the
@@ -311,6 +314,38 @@ def _in_sent(item: OutgoingMessage, sessions: _Sessions) -> bool:
         return bool(connection.search_header("Message-ID", item.message_id))
     finally:
         connection.release_selection()
+
+
+class _LeaseKeeper(threading.Thread):
+    """Renews a claim every third of its lease while a big message crawls to a slow server, so
+    only a dead worker's claim lapses (the sync lock's heartbeat, for one outgoing message)."""
+
+    def __init__(self, outbox_id: int, token: str):
+        super().__init__(name=f"outbox-lease-{outbox_id}", daemon=True)
+        self.outbox_id = outbox_id
+        self.token = token
+        self.stopped = threading.Event()
+
+    def __enter__(self) -> _LeaseKeeper:
+        # Inside a caller's transaction (the tests') its own connection would wait on that
+        # transaction's write lock and could not see the claim anyway.
+        if not db_connection.in_atomic_block:
+            self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        if self.is_alive():
+            self.join(timeout=5)
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(claim_lease().total_seconds() / 3):
+                OutgoingMessage.objects.filter(pk=self.outbox_id, claim_token=self.token,
+                                               state=OutboxState.SENDING).update(
+                    claimed_until=timezone.now() + claim_lease())
+        finally:
+            db_connection.close()  # this thread's own connection
 
 
 class _Sessions:

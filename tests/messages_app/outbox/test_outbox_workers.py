@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -141,3 +142,23 @@ def test_a_slow_sender_whose_claim_lapsed_still_records_the_send(owner, mail_acc
     item.refresh_from_db()
     assert item.state == OutboxState.SENT and item.recipients.count() == 1
     assert len(smtp_server.wait_for(1, login=mail_user.login)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_send_keeps_its_claim_alive(owner, mail_account, mail_user, monkeypatch):
+    from messages_app.services import outbox
+
+    monkeypatch.setattr(outbox, "claim_lease", lambda: timedelta(seconds=0.6))  # renewed every 0.2 s
+    item = queue(owner, mail_account)
+    original = outbox._file_in_sent
+    seen = []
+
+    def slow_copy(account, raw, sessions):
+        for _ in range(4):
+            time.sleep(0.3)
+            seen.append(OutgoingMessage.objects.get(pk=item.pk).claimed_until)
+        return original(account, raw, sessions)
+
+    monkeypatch.setattr(outbox, "_file_in_sent", slow_copy)
+    assert outbox_send_due().sent == 1
+    assert seen == sorted(seen) and len(set(seen)) >= 3  # pushed forward while the send went on
