@@ -222,3 +222,16 @@ def test_only_the_owner_takes_back_or_reschedules_and_only_while_scheduled(owner
     assert outbox_send_due().sent == 1
     assert not outbox_reschedule(user=owner, outbox_id=item.pk, send_at=later(days=1))
     assert not outbox_cancel(user=owner, outbox_id=item.pk)
+
+
+def test_transient_failures_stop_after_the_last_attempt_and_show_why(owner, mail_account, smtp_server):
+    from messages_app.services.outbox import MAX_ATTEMPTS
+
+    smtp_server.refuse_data_from(mail_account.email, "452 4.3.1 Insufficient system storage")
+    item = queue(owner, mail_account)
+    OutgoingMessage.objects.filter(pk=item.pk).update(attempts=MAX_ATTEMPTS - 1)
+    assert outbox_send_due().failed == 1
+    item.refresh_from_db()
+    assert item.state == OutboxState.FAILED and item.attempts == MAX_ATTEMPTS
+    assert "452" in item.error and "Insufficient system storage" in item.error
+    del smtp_server.data_replies[mail_account.email.lower()]
