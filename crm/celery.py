@@ -20,3 +20,15 @@ def _schedule_periodic_sync(sender, **_kwargs):
         sender.signature("messages_app.tasks.sync_all_accounts"),
         name="periodic mail sync",
     )
+
+
+@app.on_after_finalize.connect
+def _schedule_outbox_poll(sender, **_kwargs):
+    from messages_app.tasks import OUTBOX_POLL_SECONDS
+
+    sender.add_periodic_task(
+        OUTBOX_POLL_SECONDS,
+        sender.signature("messages_app.tasks.outbox_send_due_task"),
+        name="outbox: send due messages",
+        expires=OUTBOX_POLL_SECONDS,  # a poll nobody ran in time is replaced by the next one
+    )

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Preset(models.TextChoices):
@@ -42,3 +43,25 @@ class PendingActionKind(models.TextChoices):
     SET_FLAGS = "set_flags", _("Set flags")
     MOVE = "move", _("Move")
     DELETE = "delete", _("Delete")
+
+
+class OutboxState(models.TextChoices):
+    SCHEDULED = "scheduled", pgettext_lazy("outbox state", "Scheduled")
+    SENDING = "sending", pgettext_lazy("outbox state", "Sending")
+    SENT = "sent", pgettext_lazy("outbox state", "Sent")
+    FAILED = "failed", pgettext_lazy("outbox state", "Failed")
+    UNCERTAIN = "uncertain", pgettext_lazy("outbox state", "Uncertain")
+    CANCELLED = "cancelled", pgettext_lazy("outbox state", "Cancelled")
+
+
+class DeliveryStatus(models.TextChoices):
+    ACCEPTED = "accepted", pgettext_lazy("delivery status", "Accepted")
+    DELIVERED = "delivered", pgettext_lazy("delivery status", "Delivered")
+    NOT_DELIVERED = "not_delivered", pgettext_lazy("delivery status", "Not delivered")
+    FAILED = "failed", pgettext_lazy("delivery status", "Failed")
+
+
+class DeliverySource(models.TextChoices):
+    SMTP = "smtp", "SMTP"
+    DSN = "dsn", "DSN"
+    PEC = "pec", "PEC"

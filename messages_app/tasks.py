@@ -15,6 +15,7 @@ from django.db import transaction
 from messages_app.exceptions import MailError, is_transient
 from messages_app.models import MailAccount
 from messages_app.services.message_body import message_bodies_prefetch
+from messages_app.services.outbox import outbox_send_due
 from messages_app.services.sync import account_sync
 from messages_app.sync.lock import SyncBusy
 
@@ -73,3 +74,20 @@ def sync_all_accounts() -> int:
     for account_id in ids:
         sync_account_task.delay(account_id)
     return len(ids)
+
+
+# Beat asks this often whether outgoing mail is due: due times live in the database, never in a
+# long Celery ETA (Redis redelivers those after its visibility timeout, and a restart loses none).
+OUTBOX_POLL_SECONDS = 5
+
+
+@shared_task(acks_late=True)
+def outbox_send_due_task() -> int:
+    """Send what is due; retries are the outbox's own (state and send_at in the database)."""
+    return outbox_send_due().sent
+
+
+def outbox_send_after_commit() -> None:
+    """Ask a worker to send now (a message queued without an undo window, "send now" in
+    Programmati), once the transaction that stored it commits; beat's poll would find it too."""
+    transaction.on_commit(lambda: outbox_send_due_task.delay())

@@ -308,6 +308,11 @@ class ImapConnection:
                 uids |= parse_uid_set(match.group(1).decode())
         return uids
 
+    def search_header(self, name: str, value: str) -> set[int]:
+        """UIDs in the selected folder whose header `name` contains `value` (SEARCH HEADER)."""
+        with self._errors():
+            return {int(uid) for uid in self._client.search(["HEADER", name, value])}
+
     def fetch_raw_many(self, uids: list[int]) -> dict[int, bytes]:
         """Whole messages of several UIDs in one round trip (BODY.PEEK: no \\Seen is set)."""
         if not uids:

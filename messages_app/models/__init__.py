@@ -2,6 +2,7 @@ from messages_app.models.account import CompanyServer, MailAccount
 from messages_app.models.arrival import ArrivalMarker
 from messages_app.models.folder import Folder
 from messages_app.models.message import Attachment, Message, MessageBody, MessageSource, PendingAction
+from messages_app.models.outbox import OutgoingMessage, OutgoingRecipient
 from messages_app.models.preferences import MailPreferences, TrustedSender
 from messages_app.models.synclock import SyncLock
 from messages_app.models.thread import Thread, ThreadRef
@@ -16,6 +17,8 @@ __all__ = [
     "Message",
     "MessageBody",
     "MessageSource",
+    "OutgoingMessage",
+    "OutgoingRecipient",
     "PendingAction",
     "SyncLock",
     "Thread",

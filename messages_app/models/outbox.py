@@ -1,0 +1,59 @@
+"""Outgoing mail: one row per message (the outbox state machine) and one per recipient.
+
+States: scheduled -> sending -> sent | failed | uncertain; scheduled -> cancelled (undo, delete).
+A row is claimed for sending by a conditional UPDATE (scheduled and due, checked by its rowcount)
+that writes a claim token and a lease; a row still `sending` after its lease lapsed belonged to a
+worker that died mid-send and is reconciled against the Sent folder before anything else happens
+to it (services/outbox.py).
+"""
+
+from django.conf import settings
+from django.db import models
+
+from messages_app.enums import DeliverySource, DeliveryStatus, OutboxState
+from messages_app.models.account import MailAccount
+
+
+class OutgoingMessage(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outgoing_messages")
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="outgoing_messages")
+    state = models.CharField(max_length=10, choices=OutboxState.choices, default=OutboxState.SCHEDULED)
+    send_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=255)  # the Message-ID header, angle brackets included
+    subject = models.CharField(max_length=998, blank=True)  # for lists; the header is in `raw`
+    envelope_from = models.CharField(max_length=320)
+    envelope_to = models.JSONField(default=list)  # RCPT TO: To, Cc and Bcc (Bcc is in no header)
+    raw = models.BinaryField()  # the RFC 822 bytes exactly as they go out (CRLF)
+    error = models.TextField(blank=True)  # the last failure, in words
+    attempts = models.PositiveIntegerField(default=0)
+    claim_token = models.CharField(max_length=64, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-send_at", "-id"]
+        indexes = [models.Index(fields=["state", "send_at"], name="outbox_state_due")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.state})"
+
+
+class OutgoingRecipient(models.Model):
+    """What became of one recipient: from the SMTP reply, later a DSN or a PEC receipt."""
+
+    message = models.ForeignKey(OutgoingMessage, on_delete=models.CASCADE, related_name="recipients")
+    address = models.CharField(max_length=320)
+    status = models.CharField(max_length=14, choices=DeliveryStatus.choices)
+    at = models.DateTimeField()
+    source = models.CharField(max_length=4, choices=DeliverySource.choices, default=DeliverySource.SMTP)
+    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    smtp_enhanced = models.CharField(max_length=16, blank=True)
+    smtp_text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["message", "address"], name="one_row_per_recipient")]
+
+    def __str__(self) -> str:
+        return f"{self.address}: {self.status}"
