@@ -3,13 +3,16 @@ from messages_app.models.arrival import ArrivalMarker
 from messages_app.models.folder import Folder
 from messages_app.models.message import Attachment, Message, MessageBody, MessageSource, PendingAction
 from messages_app.models.preferences import MailPreferences, TrustedSender
+from messages_app.models.signature import AccountSignature, CompanySignature, SignatureChoice
 from messages_app.models.synclock import SyncLock
 from messages_app.models.thread import Thread, ThreadRef
 
 __all__ = [
+    "AccountSignature",
     "ArrivalMarker",
     "Attachment",
     "CompanyServer",
+    "CompanySignature",
     "Folder",
     "MailAccount",
     "MailPreferences",
@@ -17,6 +20,7 @@ __all__ = [
     "MessageBody",
     "MessageSource",
     "PendingAction",
+    "SignatureChoice",
     "SyncLock",
     "Thread",
     "ThreadRef",

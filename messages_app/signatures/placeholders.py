@@ -8,6 +8,7 @@ fields (`email`, `phone`, `role`, ...), so a template copied from vtenext works 
 import re
 from dataclasses import dataclass, fields
 
+from django.utils import translation
 from django.utils.html import escape
 
 # `$Users||first_name$`; the module and field are matched broadly so that a misspelt one is
@@ -69,7 +70,9 @@ def values_of(user) -> SignatureValues:
     for field in fields(SignatureValues):
         if field.name == "role":
             display = getattr(user, "get_role_display", None)
-            values["role"] = str(display()) if callable(display) else str(getattr(user, "role", "") or "")
+            # The role's name as the sender reads it: the signature is theirs, in their language.
+            with translation.override(getattr(user, "language", None) or translation.get_language()):
+                values["role"] = str(display()) if callable(display) else str(getattr(user, "role", "") or "")
         else:
             values[field.name] = str(getattr(user, field.name, "") or "")
     return SignatureValues(**values)
