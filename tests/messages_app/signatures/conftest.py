@@ -7,7 +7,8 @@ from messages_app.models import MailAccount
 
 
 def plain_account(user, email: str, **fields) -> MailAccount:
-    return MailAccount.objects.create(owner=user, username=email, email=email, description=fields.pop("description", email),
+    return MailAccount.objects.create(owner=user, username=email, email=email,
+                                      description=fields.pop("description", email),
                                       imap_host="imap.example.test", smtp_host="smtp.example.test", **fields)
 
 

@@ -18,8 +18,8 @@ def test_the_company_signature_renders_for_two_users_with_their_own_values(owner
     """Each with their own name, role (in their own language), phone and e-mail."""
     User = get_user_model()
     User.objects.filter(pk=owner.pk).update(role=User.Role.SALES, phone="+39 02 111")
-    User.objects.filter(pk=colleague.pk).update(first_name="Carlo", last_name="Bianchi", role=User.Role.SUPPORT, language="en",
-                                                phone="+39 02 222", email="carlo@crm.test")
+    User.objects.filter(pk=colleague.pk).update(first_name="Carlo", last_name="Bianchi", role=User.Role.SUPPORT,
+                                                language="en", phone="+39 02 222", email="carlo@crm.test")
     owner.refresh_from_db()
     colleague.refresh_from_db()
     company_signature_save(html=COMPANY)
