@@ -80,7 +80,7 @@ def account_signature(request, pk: int):
             messages.success(request, _("Signature saved."))
             return redirect("messages_app:account_signature", pk=account.pk)
     return render(request, "messages_app/settings/signature.html", {
-        "account": account, "form": form, "preview_url": preview_url,
+        "account": account, "form": form, "preview_url": preview_url, "is_draft": preview_url.endswith("?draft=1"),
     })
 
 
