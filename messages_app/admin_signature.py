@@ -23,9 +23,15 @@ from messages_app.views.settings_signature import signature_preview_response
 PREVIEW_USER_PARAM = "preview_user"
 
 
+class _UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        full_name = user.get_full_name()
+        return f"{full_name} ({user.username})" if full_name else user.username
+
+
 class CompanySignatureForm(forms.ModelForm):
     # Not stored: whose values the preview below the form shows after saving.
-    preview_user = forms.ModelChoiceField(
+    preview_user = _UserChoiceField(
         queryset=get_user_model().objects.filter(is_active=True).order_by("username"), required=False,
         label=gettext_lazy("Preview for"))
 

@@ -84,3 +84,29 @@ def test_the_signature_page_previews_a_personal_draft_then_saves_the_company_one
     finally:
         context.close()
     assert violations == []
+
+
+def test_the_admin_edits_the_company_signature_sees_the_warning_and_a_preview_for_a_chosen_user(
+        browser, live_server, owner, colleague):
+    get_user_model().objects.create_superuser("root", "root@crm.test", "root-pass-1")
+    get_user_model().objects.filter(pk=colleague.pk).update(first_name="Carlo", last_name="Bianchi",
+                                                            role="support", phone="+39 02 222")
+    context, tab = open_tab(browser, "desktop")
+    try:
+        tab.goto(f"{live_server.url}/admin/login/")
+        tab.fill("input[name=username]", "root")
+        tab.fill("input[name=password]", "root-pass-1")
+        tab.click("input[type=submit]")
+        tab.goto(f"{live_server.url}/admin/messages_app/companysignature/")  # no row yet: the add form
+        tab.fill("textarea[name=html]", COMPANY + "<p>$Users||shoe_size$</p>")
+        tab.select_option("select[name=preview_user]", str(colleague.pk))
+        tab.click("input[name=_continue]")
+        expect(tab.locator(".messagelist .warning")).to_contain_text("$Users||shoe_size$")
+        frame = tab.frame_locator("iframe[title='Anteprima della firma']")
+        expect(frame.locator("td").first).to_contain_text("Carlo Bianchi")
+        expect(frame.locator("td").first).to_contain_text("Assistenza")
+        expect(tab.locator("select[name=preview_user]")).to_have_value(str(colleague.pk))
+        tab.locator("iframe[title='Anteprima della firma']").scroll_into_view_if_needed()
+        shot(tab, "signature-admin", "desktop")
+    finally:
+        context.close()
