@@ -35,6 +35,16 @@ def logo_png() -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
+def csp_violations(tab) -> list[str]:
+    """Collects every Content-Security-Policy violation of the tab, frames included."""
+    violations: list[str] = []
+    tab.on("console", lambda message: violations.append(message.text)
+           if "Content Security Policy" in message.text else None)
+    tab.add_init_script("document.addEventListener('securitypolicyviolation', e => "
+                        "console.error('Content Security Policy: ' + e.violatedDirective + ' ' + e.blockedURI))")
+    return violations
+
+
 @pytest.fixture(params=list(SIZES))
 def size(request):
     return request.param
@@ -48,11 +58,7 @@ def test_the_signature_page_previews_a_personal_draft_then_saves_the_company_one
     account = plain_account(owner, "olga@acme.example", description="ACME commerciale", is_primary=True)
 
     context, tab = open_tab(browser, size)
-    violations: list[str] = []
-    tab.on("console", lambda message: violations.append(message.text)
-           if "Content Security Policy" in message.text else None)
-    tab.add_init_script("document.addEventListener('securitypolicyviolation', e => "
-                        "console.error('Content Security Policy: ' + e.violatedDirective + ' ' + e.blockedURI))")
+    violations = csp_violations(tab)
     try:
         log_in(tab, live_server, "owner", "owner-pass-1")
         tab.goto(f"{live_server.url}/messages/settings/accounts/")
@@ -92,6 +98,7 @@ def test_the_admin_edits_the_company_signature_sees_the_warning_and_a_preview_fo
     get_user_model().objects.filter(pk=colleague.pk).update(first_name="Carlo", last_name="Bianchi",
                                                             role="support", phone="+39 02 222")
     context, tab = open_tab(browser, "desktop")
+    violations = csp_violations(tab)
     try:
         tab.goto(f"{live_server.url}/admin/login/")
         tab.fill("input[name=username]", "root")
@@ -110,3 +117,4 @@ def test_the_admin_edits_the_company_signature_sees_the_warning_and_a_preview_fo
         shot(tab, "signature-admin", "desktop")
     finally:
         context.close()
+    assert violations == []
