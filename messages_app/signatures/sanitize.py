@@ -13,6 +13,8 @@ _DATA_IMAGE = re.compile(r"^data:image/(png|jpe?g|gif|webp);base64,", re.IGNOREC
 
 
 def _images_https_or_data(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "class":
+        return None  # the body's block markers are placement's to write, never a signature's
     if tag == "img" and attribute == "src":
         stripped = value.strip()
         return stripped if stripped.lower().startswith("https://") or _DATA_IMAGE.match(stripped) else None

@@ -72,6 +72,11 @@ def test_sanitizing_strips_scripts_and_handlers_keeps_links_and_https_or_data_im
     assert "http://acme.example/a.png" not in html
 
 
+def test_a_signature_cannot_carry_the_bodys_block_markers():
+    html = clean_signature_html('<div class="postino-quote">ACME</div><div class="postino-signature">x</div>')
+    assert "class" not in html and "ACME" in html
+
+
 def test_sanitizing_keeps_placeholders_even_in_a_mailto_link():
     html = clean_signature_html('<a href="mailto:$Users||email1$">$Users||first_name$</a>')
     assert 'href="mailto:$Users||email1$"' in html and ">$Users||first_name$<" in html
@@ -102,3 +107,15 @@ def test_with_signature_appends_to_a_new_message_and_leaves_a_quoted_signature_a
         '<blockquote><div class="postino-signature">Bob</div></blockquote>')
     assert with_signature("<html><body><p>Hi</p></body></html>", "S") == (
         '<html><body><p>Hi</p><div class="postino-signature">S</div></body></html>')
+
+
+def test_a_sanitized_body_keeps_its_signature_block_so_the_swap_still_replaces_it():
+    from messages_app.mime.sanitize import clean_html
+
+    signed = with_signature('<p>Testo</p><div class="postino-quote"><blockquote>Citato</blockquote></div>',
+                            "<b>Olga</b>")
+    sanitized = clean_html(signed + '<div class="evil-overlay">x</div>').html
+    assert 'class="evil-overlay"' not in sanitized
+    swapped = with_signature(sanitized, "<i>ACME</i>")
+    assert swapped.count("postino-signature") == 1 and "<i>ACME</i>" in swapped and "Olga" not in swapped
+    assert swapped.index("ACME") < swapped.index("Citato")
