@@ -17,3 +17,4 @@ class MailAccountAdmin(admin.ModelAdmin):
     search_fields = ("email", "username", "owner__username")
     exclude = ("password_encrypted", "smtp_password_encrypted", "oauth_token_encrypted")
     readonly_fields = ("last_test_ok", "last_test_message", "last_tested_at", "auth_failed", "sync_error")
+from messages_app import admin_signature  # noqa: E402, F401  Firma centralizzata, in its own module

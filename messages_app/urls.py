@@ -1,7 +1,7 @@
 from django.urls import path
 
 from messages_app.mailbox_urls import urlpatterns as mailbox_urlpatterns
-from messages_app.views import mailbox, settings_accounts, sync_health
+from messages_app.views import mailbox, settings_accounts, settings_signature, sync_health
 
 app_name = "messages_app"
 
@@ -16,5 +16,8 @@ urlpatterns = [
     path("settings/accounts/<int:pk>/health/", sync_health.sync_health, name="sync_health"),
     path("settings/accounts/<int:pk>/health/<int:folder_id>/verify/", sync_health.sync_verify, name="sync_verify"),
     path("settings/accounts/<int:pk>/progress/", sync_health.sync_progress, name="sync_progress"),
+    path("settings/accounts/<int:pk>/signature/", settings_signature.account_signature, name="account_signature"),
+    path("settings/accounts/<int:pk>/signature/preview/", settings_signature.account_signature_preview,
+         name="account_signature_preview"),
 ]
 urlpatterns += mailbox_urlpatterns

@@ -35,7 +35,11 @@ ATTRIBUTES = {
     "col": {"width", "span"}, "colgroup": {"width", "span"},
     "ol": {"start", "type"}, "li": {"value"},
     "blockquote": {"cite"}, "q": {"cite"},
+    "div": {"class"},  # only the markers below survive (see attribute_filter)
 }
+# Our own block markers, kept so that a sanitized draft still has its one signature block to swap
+# (signatures/placement.py) and its quote to put it above; every other class is dropped.
+KEPT_CLASSES = {"postino-signature", "postino-quote"}
 URL_SCHEMES = {"http", "https", "mailto", "tel", "cid", "data"}
 STYLE_PROPERTIES = {
     "color", "background-color", "font", "font-family", "font-size", "font-style", "font-weight",
@@ -106,6 +110,8 @@ def clean_html(html: str, *, allow_remote: bool = False,
         return url if url in own_urls else None
 
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        if attribute == "class":
+            return value if value in KEPT_CLASSES else None
         if attribute == "style":
             cleaned, blocked = _clean_style(value, allow_remote=allow_remote)
             result.blocked_remote += blocked

@@ -4,13 +4,16 @@ from messages_app.models.folder import Folder
 from messages_app.models.message import Attachment, Message, MessageBody, MessageSource, PendingAction
 from messages_app.models.outbox import OutgoingMessage, OutgoingRecipient
 from messages_app.models.preferences import MailPreferences, TrustedSender
+from messages_app.models.signature import AccountSignature, CompanySignature, SignatureChoice
 from messages_app.models.synclock import SyncLock
 from messages_app.models.thread import Thread, ThreadRef
 
 __all__ = [
+    "AccountSignature",
     "ArrivalMarker",
     "Attachment",
     "CompanyServer",
+    "CompanySignature",
     "Folder",
     "MailAccount",
     "MailPreferences",
@@ -20,6 +23,7 @@ __all__ = [
     "OutgoingMessage",
     "OutgoingRecipient",
     "PendingAction",
+    "SignatureChoice",
     "SyncLock",
     "Thread",
     "ThreadRef",
