@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messages_app', '0006_port_range'),
+        ('messages_app', '0007_outbox'),
     ]
 
     operations = [
