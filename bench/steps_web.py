@@ -181,3 +181,12 @@ class WebSteps:
         if figure.get("messages", 0) < 100:
             self.failures.append(f"backfill stored only {figure.get('messages')} bodies")
         self.report["backfill"] = figure
+
+    def load(self) -> None:
+        """20 signed-in clients against the embedded default, alone and beside a big first sync."""
+        from bench.load import load_figure
+        from bench.seed import MailboxPlan
+
+        self.report["load"] = load_figure(
+            self.processes, self.dovecot, quick=self.plan.quick,
+            seed_plans=lambda login, count: [MailboxPlan(login, "INBOX", f"LOAD-{login}", count)])

@@ -122,5 +122,7 @@ class Bench(ImapSteps, WebSteps):
             self.database_only()
         with self.step("web"):
             self.web()
+        with self.step("load"):
+            self.load()
         with self.step("backfill"):
             self.backfill()
