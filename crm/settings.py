@@ -216,6 +216,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# The DEBUG error page hides passwords too (crm/debug.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "crm.debug.AlwaysSafeExceptionReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

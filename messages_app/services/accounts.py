@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from messages_app.models import MailAccount
 from messages_app.models.account import ENDPOINT_FIELDS
@@ -42,6 +43,7 @@ def _check_endpoints(account: MailAccount) -> None:
     account.clean_fields(exclude=[f.name for f in MailAccount._meta.fields if f.name not in ENDPOINT_FIELDS])
 
 
+@sensitive_variables()  # every variable, in its wrapper frames too (atomic's kwds)
 @transaction.atomic
 def mail_account_save(*, account: MailAccount, actor, password: str | None = None,
                       smtp_password: str | None = None) -> MailAccount:

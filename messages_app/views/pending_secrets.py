@@ -10,6 +10,8 @@ import json
 import secrets
 import time
 
+from django.views.decorators.debug import sensitive_variables
+
 from messages_app import crypto
 
 _SESSION_KEY = "pending_mail_secrets"
@@ -20,6 +22,7 @@ class PendingSecretsLost(Exception):
     """The passwords kept from the failed test are gone (expired, or no longer decryptable)."""
 
 
+@sensitive_variables()
 def stash(request, *, password: str, smtp_password: str) -> str:
     token = secrets.token_urlsafe(16)
     sealed = crypto.encrypt(json.dumps([password, smtp_password]), binding=f"pending:{token}")
@@ -27,6 +30,7 @@ def stash(request, *, password: str, smtp_password: str) -> str:
     return token
 
 
+@sensitive_variables()
 def take(request, token: str) -> tuple[str, str] | None:
     """The kept passwords for `token`; None when the form names none."""
     if not token:

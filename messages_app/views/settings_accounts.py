@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from messages_app.enums import Preset
@@ -43,6 +43,8 @@ def _preset_data() -> dict:
     }
 
 
+# The form data, the typed passwords and the stashed ones stay off DEBUG error pages.
+@sensitive_variables("data", "password", "smtp_password", "pending", "form")
 def _edit(request, account: MailAccount):
     form = MailAccountForm(request.POST or None, instance=account, user=request.user)
     report = None
