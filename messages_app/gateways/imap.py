@@ -201,18 +201,9 @@ class ImapConnection:
                 raise MailError("LIST failed", host=self.config.endpoint.host)
             list_lines = imap.untagged_responses.pop("LIST", [])
             status_lines = imap.untagged_responses.pop("STATUS", [])
-        statuses = _parse_status_lines(status_lines)
-        folders = []
-        for line in _join_literals(list_lines):
-            flags, delimiter, raw_name = parse_response([line])
-            name = _decode_name(raw_name)
-            folders.append(FolderInfo(
-                name=name,
-                delimiter=delimiter.decode() if isinstance(delimiter, bytes) else (delimiter or ""),
-                flags=tuple(f.decode() if isinstance(f, bytes) else str(f) for f in flags),
-                status=statuses.get(name),
-            ))
-        return folders
+        statuses = _parse_status_lines(status_lines, host=self.config.endpoint.host)
+        return [FolderInfo(name=name, delimiter=delimiter, flags=flags, status=statuses.get(name))
+                for flags, delimiter, name in _parse_list_lines(list_lines, host=self.config.endpoint.host)]
 
     def folder_status(self, name: str) -> dict:
         if name == self.selected:
@@ -222,7 +213,8 @@ class ImapConnection:
             items.append("HIGHESTMODSEQ")
         with self._errors():
             raw = self._client.folder_status(name, items)
-        return {k.decode().upper(): int(v) for k, v in raw.items()}
+        with _parse_errors("STATUS", self.config.endpoint.host):
+            return {k.decode().upper(): int(v) for k, v in raw.items()}
 
     def create_folder(self, name: str) -> None:
         with self._errors():
@@ -462,16 +454,49 @@ def _join_literals(lines: list) -> list[bytes]:
     return joined
 
 
-def _parse_status_lines(lines: list) -> dict[str, dict]:
+@contextmanager
+def _parse_errors(what: str, host: str) -> Iterator[None]:
+    """A reply the parser cannot read is the server's fault: a ProtocolError of our family (the
+    account shows it), never imapclient's own exception escaping the gateway."""
+    try:
+        yield
+    except (imap_exc.IMAPClientError, ValueError, TypeError, IndexError, AttributeError, UnicodeError) as exc:
+        raise ProtocolError(f"unreadable {what} reply: {exc}"[:300], host=host) from None
+
+
+def _parse_atoms(lines: list) -> tuple:
+    """Parse untagged lines as imapclient does: a line with a literal arrives from imaplib as a
+    tuple (prefix, literal) followed by the rest of the line as its own item, so the lines are
+    parsed as one token stream rather than glued one by one (which loses the literal's CRLF)."""
+    return parse_response([line for line in lines if line not in (b"", None)])
+
+
+def _parse_list_lines(lines: list, *, host: str = "") -> list[tuple[tuple[str, ...], str, str]]:
+    """(flags, delimiter, name) of each LIST line."""
+    with _parse_errors("LIST", host):
+        atoms = _parse_atoms(lines)
+        if len(atoms) % 3:
+            raise ValueError(f"{len(atoms)} items is not a whole number of LIST lines")
+        folders = []
+        for i in range(0, len(atoms), 3):
+            flags, delimiter, raw_name = atoms[i:i + 3]
+            folders.append((
+                tuple(f.decode() if isinstance(f, bytes) else str(f) for f in flags),
+                delimiter.decode() if isinstance(delimiter, bytes) else (delimiter or ""),
+                _decode_name(raw_name),
+            ))
+        return folders
+
+
+def _parse_status_lines(lines: list, *, host: str = "") -> dict[str, dict]:
     statuses = {}
-    for line in _join_literals(lines):
-        parsed = parse_response([line])
-        if len(parsed) < 2:
-            continue
-        name, values = _decode_name(parsed[0]), parsed[1]
-        statuses[name] = {
-            values[i].decode().upper(): int(values[i + 1]) for i in range(0, len(values) - 1, 2)
-        }
+    with _parse_errors("STATUS", host):
+        atoms = _parse_atoms(lines)
+        for i in range(0, len(atoms) - 1, 2):
+            name, values = _decode_name(atoms[i]), atoms[i + 1]
+            statuses[name] = {
+                values[j].decode().upper(): int(values[j + 1]) for j in range(0, len(values) - 1, 2)
+            }
     return statuses
 
 
