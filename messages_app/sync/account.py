@@ -1,7 +1,8 @@
 """Sync a whole account: one connection, folder reconcile, every folder, newest mail first.
 
 Connection drops are retried with backoff inside the pass; a refused password marks the
-account and stops retrying until the user fixes it; other folder errors are recorded on the
+account and stops retrying until the user fixes it, and so does any other permanent error of the
+connection or the pass (until the settings change); other folder errors are recorded on the
 folder and the pass goes on with the next one. A full pass in which every folder synced ends by
 settling the rows that were detached (sync/identity.py).
 
@@ -115,9 +116,12 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
     process is syncing the account, and MailError when the pass could not complete."""
     account = MailAccount.objects.select_related("owner").get(pk=account_id)
     result = AccountResult(account_id=account.pk)
-    if account.auth_failed:
+    if account.auth_failed or account.sync_stopped:
         result.error = account.sync_error
         return result
+    if account.sync_stopped_for:
+        logger.info("account %s: settings changed, sync resumes", account.pk)
+        MailAccount.objects.filter(pk=account.pk).update(sync_stopped_for="")
     with account_lock(account.pk, wait_seconds=wait_seconds) as lock:
         attempts = 0
         while True:
@@ -128,6 +132,7 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
                 break
             except AuthFailed as exc:
                 MailAccount.objects.filter(pk=account.pk).update(auth_failed=True, sync_error=exc.user_message())
+                logger.warning("account %s: login refused, sync stopped until the password changes", account.pk)
                 raise
             except MailError as exc:
                 if is_transient(exc) and connection is None and attempts < len(RETRY_DELAYS):
@@ -135,7 +140,11 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
                     sleep(RETRY_DELAYS[attempts])
                     attempts += 1
                     continue
-                MailAccount.objects.filter(pk=account.pk).update(sync_error=exc.user_message())
+                stopped_for = "" if is_transient(exc) else account.sync_settings_fingerprint()
+                MailAccount.objects.filter(pk=account.pk).update(sync_error=exc.user_message(),
+                                                                 sync_stopped_for=stopped_for)
+                if stopped_for:  # one line when the account stops, none for each pass it stays stopped
+                    logger.warning("account %s: sync stopped until the settings change: %s", account.pk, exc)
                 raise
             finally:
                 if conn is not None and connection is None:
