@@ -83,6 +83,8 @@ class MailAccount(models.Model):
     # fingerprint of the settings it failed with. Beat stops queueing the account until the
     # settings differ from it (see sync_settings_fingerprint).
     sync_stopped_for = models.CharField(max_length=64, blank=True, editable=False)
+    # Folders the server lists beyond MAIL_MAX_FOLDERS at the last pass (not mirrored).
+    folders_skipped = models.PositiveIntegerField(default=0, editable=False)
     initial_sync_done = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -22,7 +22,7 @@ from messages_app.exceptions import AuthFailed, MailError, is_transient
 from messages_app.gateways import imap as imap_gateway
 from messages_app.models import Folder, MailAccount
 from messages_app.sync.engine import FolderResult, sync_folder
-from messages_app.sync.folders import reconcile_folders
+from messages_app.sync.folders import cap_listing, reconcile_folders
 from messages_app.sync.identity import settle_detached
 from messages_app.sync.lock import AccountLock, account_lock
 from messages_app.sync.pending import replay_pending_actions
@@ -58,7 +58,10 @@ def _run_pass(conn, account: MailAccount, lock: AccountLock | None, folder_name:
     first_sync = not account.initial_sync_done
     folder_errors = 0
     replay_pending_actions(conn, account)
-    infos = conn.list_folders(with_status=True)
+    infos, skipped_folders = cap_listing(conn.list_folders(with_status=True))
+    if skipped_folders != account.folders_skipped:
+        logger.warning("account %s: %s folders beyond MAIL_MAX_FOLDERS are not synced", account.pk, skipped_folders)
+        MailAccount.objects.filter(pk=account.pk).update(folders_skipped=skipped_folders)
     folders = reconcile_folders(account, conn, infos)
     statuses = {info.name: info.status for info in infos}
     if folder_name:
