@@ -20,7 +20,14 @@ from imapclient.imap_utf7 import decode as utf7_decode
 from imapclient.response_parser import parse_response
 
 from messages_app.enums import Security
-from messages_app.exceptions import AuthFailed, ConnectionDropped, MailError, PasswordNotEncodable, ProtocolError
+from messages_app.exceptions import (
+    AuthFailed,
+    ConnectionDropped,
+    MailError,
+    MissingCapability,
+    PasswordNotEncodable,
+    ProtocolError,
+)
 from messages_app.gateways.errors import client_ssl_context, network_errors
 from messages_app.netguard import Endpoint
 
@@ -378,8 +385,9 @@ def connect(config: ImapConfig) -> ImapConnection:
         try:
             client = _PinnedClient(endpoint, config.security == Security.SSL, context, config.timeout)
         except imaplib.IMAP4.error as exc:  # garbage greeting, or an IMAP older than IMAP4rev1
-            detail = NO_IMAP4REV1 if "IMAP4 compliant" in str(exc) else str(exc)
-            raise ProtocolError(detail, host=endpoint.host, port=endpoint.port) from None
+            if "IMAP4 compliant" in str(exc):
+                raise MissingCapability(NO_IMAP4REV1, host=endpoint.host, port=endpoint.port) from None
+            raise ProtocolError(str(exc), host=endpoint.host, port=endpoint.port) from None
     try:
         with network_errors(endpoint.host, endpoint.port, connected=True):
             if config.security == Security.STARTTLS:
@@ -389,7 +397,7 @@ def connect(config: ImapConfig) -> ImapConnection:
                     raise ProtocolError(f"STARTTLS refused: {exc}", host=endpoint.host, port=endpoint.port) from None
             capabilities = {c.decode().upper() for c in client.capabilities()}
             if "IMAP4REV1" not in capabilities and "IMAP4REV2" not in capabilities:
-                raise ProtocolError(NO_IMAP4REV1, host=endpoint.host, port=endpoint.port)
+                raise MissingCapability(NO_IMAP4REV1, host=endpoint.host, port=endpoint.port)
             try:
                 _password_login(client, config, capabilities)
             except UnicodeError:

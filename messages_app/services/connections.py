@@ -32,16 +32,20 @@ def _credential(account: MailAccount, protocol: str) -> str:
 
 
 def private_hosts_allowed(account: MailAccount) -> bool:
-    """Loopback/private servers are for staff, company servers staff defined, or when enabled."""
+    """Loopback/private servers are for staff, company servers staff defined, or when enabled.
+    A company server's exemption covers exactly its own host, port and security: the same host
+    on another port the user typed is a port scan of the company's network, not the server."""
     if settings.MAIL_ALLOW_PRIVATE_HOSTS or account.owner.is_staff:
         return True
     server = account.company_server
-    return bool(server and server.is_active and account.imap_host == server.imap_host)
+    return bool(server and server.is_active and (account.imap_host, account.imap_port, account.imap_security)
+                == (server.imap_host, server.imap_port, server.imap_security))
 
 
 def _company_smtp_allowed(account: MailAccount) -> bool:
     server = account.company_server
-    return bool(server and server.is_active and account.smtp_host == server.smtp_host)
+    return bool(server and server.is_active and (account.smtp_host, account.smtp_port, account.smtp_security)
+                == (server.smtp_host, server.smtp_port, server.smtp_security))
 
 
 def imap_config_for(account: MailAccount) -> imap_gateway.ImapConfig:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from messages_app.arrival.pipeline import DrainResult
-from messages_app.exceptions import AuthFailed, MailError, is_transient
+from messages_app.exceptions import AuthFailed, MailError, is_transient, message_for
 from messages_app.gateways import imap as imap_gateway
 from messages_app.models import Folder, MailAccount
 from messages_app.sync.engine import FolderResult, sync_folder
@@ -144,7 +144,7 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
                     attempts += 1
                     continue
                 stopped_for = "" if is_transient(exc) else account.sync_settings_fingerprint()
-                MailAccount.objects.filter(pk=account.pk).update(sync_error=exc.user_message(),
+                MailAccount.objects.filter(pk=account.pk).update(sync_error=message_for(exc, account.owner),
                                                                  sync_stopped_for=stopped_for)
                 if stopped_for:  # one line when the account stops, none for each pass it stays stopped
                     logger.warning("account %s: sync stopped until the settings change: %s", account.pk, exc)
