@@ -110,6 +110,11 @@ class ProtocolError(MailError):
             "host": self.host, "port": self.port, "detail": self.detail}
 
 
+class LiteralTooLarge(ProtocolError):
+    """The server sent a literal (a message, a name) above MAIL_MAX_LITERAL_BYTES: refused unread,
+    so memory stays flat whatever it sends."""
+
+
 class MissingCapability(ProtocolError):
     """The server lacks what we need (IMAP4rev1): the detail is our own words, not the server's."""
 

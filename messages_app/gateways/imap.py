@@ -23,11 +23,14 @@ from messages_app.enums import Security
 from messages_app.exceptions import (
     AuthFailed,
     ConnectionDropped,
+    ConnectTimeout,
+    LiteralTooLarge,
     MailError,
     MissingCapability,
     PasswordNotEncodable,
     ProtocolError,
 )
+from messages_app.gateways.deadline import SocketDeadline
 from messages_app.gateways.errors import client_ssl_context, network_errors
 from messages_app.netguard import Endpoint
 
@@ -51,6 +54,8 @@ class ImapConfig:
     username: str
     password: str = field(repr=False, default="")
     timeout: float = 15.0
+    deadline: float | None = None  # seconds for the whole connection, whatever the server does
+    max_literal: int | None = None  # bytes: a bigger literal (message, name) is refused unread
 
 
 @dataclass(frozen=True)
@@ -88,21 +93,37 @@ class FetchedMeta:
 class _PinnedIMAP4(imaplib.IMAP4):
     """imaplib connection that dials a fixed address but keeps the host name for TLS."""
 
-    def __init__(self, host: str, port: int, address: str, ssl_context: ssl.SSLContext | None, timeout: float):
+    def __init__(self, host: str, port: int, address: str, ssl_context: ssl.SSLContext | None, timeout: float,
+                 config: ImapConfig | None = None, deadline: SocketDeadline | None = None):
         self._address = address
+        self._deadline = deadline
         self._ssl_context = ssl_context
+        self._config = config
         super().__init__(host, port, timeout)
+
+    def read(self, size: int) -> bytes:
+        # imaplib reads a literal whole into memory: refuse a huge one before reading a byte.
+        limit = self._config.max_literal if self._config else None
+        if limit is not None and size > limit:
+            raise LiteralTooLarge(f"the server sent a literal of {size} bytes (the limit is {limit})",
+                                  host=self.host, port=self.port)
+        return super().read(size)
 
     def _create_socket(self, timeout):
         sock = socket.create_connection((self._address, self.port), timeout=timeout)
+        if self._deadline is not None:
+            self._deadline.attach(sock)
         if self._ssl_context is not None:
             return self._ssl_context.wrap_socket(sock, server_hostname=self.host)
         return sock
 
 
 class _PinnedClient(IMAPClient):
-    def __init__(self, endpoint: Endpoint, implicit_tls: bool, ssl_context: ssl.SSLContext, timeout: float):
+    def __init__(self, endpoint: Endpoint, implicit_tls: bool, ssl_context: ssl.SSLContext, timeout: float,
+                 config: ImapConfig | None = None, deadline: SocketDeadline | None = None):
         self._endpoint = endpoint
+        self._config = config
+        self.deadline = deadline
         self._implicit_tls = implicit_tls
         super().__init__(endpoint.host, endpoint.port, ssl=implicit_tls, ssl_context=ssl_context, timeout=timeout)
         # imapclient turns on imaplib's wire log at DEBUG: it would log LOGIN with the password.
@@ -114,7 +135,7 @@ class _PinnedClient(IMAPClient):
     def _create_IMAP4(self):
         context = self.ssl_context if self._implicit_tls else None
         return _PinnedIMAP4(self._endpoint.host, self._endpoint.port, self._endpoint.address, context,
-                            self._timeout.connect)
+                            self._timeout.connect, self._config, self.deadline)
 
 
 class ImapConnection:
@@ -140,13 +161,17 @@ class ImapConnection:
         except Exception:  # the connection may already be gone; nothing to save
             with contextlib.suppress(Exception):
                 self._client.shutdown()
+        deadline = getattr(self._client, "deadline", None)
+        if deadline is not None:
+            deadline.cancel()
 
     def has(self, capability: str) -> bool:
         return capability.upper() in self.capabilities
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        with network_errors(self.config.endpoint.host, self.config.endpoint.port, connected=True):
+        with _deadline_errors(getattr(self._client, "deadline", None), self.config.endpoint), \
+                network_errors(self.config.endpoint.host, self.config.endpoint.port, connected=True):
             try:
                 yield
             except imap_exc.IMAPClientAbortError as exc:
@@ -381,15 +406,17 @@ def connect(config: ImapConfig) -> ImapConnection:
     """Open, secure and authenticate a connection; errors come back as MailError subclasses."""
     endpoint = config.endpoint
     context = client_ssl_context()
-    with network_errors(endpoint.host, endpoint.port):
+    deadline = SocketDeadline(config.deadline) if config.deadline else None
+    with _deadline_errors(deadline, endpoint), network_errors(endpoint.host, endpoint.port):
         try:
-            client = _PinnedClient(endpoint, config.security == Security.SSL, context, config.timeout)
+            client = _PinnedClient(endpoint, config.security == Security.SSL, context, config.timeout, config,
+                                   deadline)
         except imaplib.IMAP4.error as exc:  # garbage greeting, or an IMAP older than IMAP4rev1
             if "IMAP4 compliant" in str(exc):
                 raise MissingCapability(NO_IMAP4REV1, host=endpoint.host, port=endpoint.port) from None
             raise ProtocolError(str(exc), host=endpoint.host, port=endpoint.port) from None
     try:
-        with network_errors(endpoint.host, endpoint.port, connected=True):
+        with _deadline_errors(deadline, endpoint), network_errors(endpoint.host, endpoint.port, connected=True):
             if config.security == Security.STARTTLS:
                 try:
                     client.starttls(context)
@@ -411,6 +438,8 @@ def connect(config: ImapConfig) -> ImapConnection:
     except BaseException:
         with contextlib.suppress(Exception):
             client.shutdown()
+        if deadline is not None:
+            deadline.cancel()
         raise
 
 
@@ -424,6 +453,19 @@ def _password_login(client: IMAPClient, config: ImapConfig, capabilities: set[st
         client.plain_login(config.username, config.password)
     else:
         raise PasswordNotEncodable(host=config.endpoint.host, port=config.endpoint.port)
+
+
+@contextmanager
+def _deadline_errors(deadline: SocketDeadline | None, endpoint: Endpoint | None = None) -> Iterator[None]:
+    """Whatever broke once the overall deadline shut the socket is a timeout, not a drop."""
+    try:
+        yield
+    except (MailError, OSError, imaplib.IMAP4.error, imap_exc.IMAPClientError):
+        if deadline is not None and deadline.expired:
+            raise ConnectTimeout(f"no complete answer within {deadline.seconds:g} s",
+                                 host=endpoint.host if endpoint else "",
+                                 port=endpoint.port if endpoint else None) from None
+        raise
 
 
 # -- response helpers ---------------------------------------------------------------------------

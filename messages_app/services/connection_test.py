@@ -39,7 +39,7 @@ def _rate_limit(user_id: int) -> None:
 
 def _check_imap(account: MailAccount) -> tuple[bool, str]:
     try:
-        with imap_connect(account):
+        with imap_connect(account, deadline=settings.MAIL_CONNECTION_TEST_SECONDS):
             return True, _("login succeeded")
     except MailError as exc:
         logger.info("IMAP test of account %s failed: %s", account.pk, type(exc).__name__)
@@ -48,7 +48,7 @@ def _check_imap(account: MailAccount) -> tuple[bool, str]:
 
 def _check_smtp(account: MailAccount) -> tuple[bool, str]:
     try:
-        with smtp_connect(account):
+        with smtp_connect(account, deadline=settings.MAIL_CONNECTION_TEST_SECONDS):
             pass
         return True, _("login succeeded") if account.smtp_auth_required else _("connection succeeded")
     except MailError as exc:

@@ -48,7 +48,7 @@ def _company_smtp_allowed(account: MailAccount) -> bool:
                 == (server.smtp_host, server.smtp_port, server.smtp_security))
 
 
-def imap_config_for(account: MailAccount) -> imap_gateway.ImapConfig:
+def imap_config_for(account: MailAccount, *, deadline: float | None = None) -> imap_gateway.ImapConfig:
     endpoint = resolve(account.imap_host, account.imap_port, allow_private=private_hosts_allowed(account))
     login = account.username
     if account.imap_domain:
@@ -59,10 +59,12 @@ def imap_config_for(account: MailAccount) -> imap_gateway.ImapConfig:
         username=login,
         password=_credential(account, IMAP),
         timeout=settings.MAIL_CONNECT_TIMEOUT,
+        deadline=deadline,
+        max_literal=settings.MAIL_MAX_LITERAL_BYTES,
     )
 
 
-def smtp_config_for(account: MailAccount) -> smtp_gateway.SmtpConfig:
+def smtp_config_for(account: MailAccount, *, deadline: float | None = None) -> smtp_gateway.SmtpConfig:
     allow = settings.MAIL_ALLOW_PRIVATE_HOSTS or account.owner.is_staff or _company_smtp_allowed(account)
     endpoint = resolve(account.smtp_host, account.smtp_port, allow_private=allow)
     return smtp_gateway.SmtpConfig(
@@ -72,14 +74,16 @@ def smtp_config_for(account: MailAccount) -> smtp_gateway.SmtpConfig:
         password=_credential(account, SMTP) if account.smtp_auth_required else "",
         auth_required=account.smtp_auth_required,
         timeout=settings.MAIL_CONNECT_TIMEOUT,
+        deadline=deadline,
     )
 
 
-def imap_connect(account: MailAccount) -> imap_gateway.ImapConnection:
-    """An authenticated IMAP connection (close it, or use it in a `with`). Raises MailError."""
-    return imap_gateway.connect(imap_config_for(account))
+def imap_connect(account: MailAccount, *, deadline: float | None = None) -> imap_gateway.ImapConnection:
+    """An authenticated IMAP connection (close it, or use it in a `with`). Raises MailError.
+    `deadline`: seconds the whole connection may last (None for a kept IDLE connection)."""
+    return imap_gateway.connect(imap_config_for(account, deadline=deadline))
 
 
-def smtp_connect(account: MailAccount) -> smtp_gateway.SmtpConnection:
+def smtp_connect(account: MailAccount, *, deadline: float | None = None) -> smtp_gateway.SmtpConnection:
     """An authenticated SMTP session (close it, or use it in a `with`). Raises MailError."""
-    return smtp_gateway.connect(smtp_config_for(account))
+    return smtp_gateway.connect(smtp_config_for(account, deadline=deadline))
