@@ -143,7 +143,9 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
                     sleep(RETRY_DELAYS[attempts])
                     attempts += 1
                     continue
-                stopped_for = "" if is_transient(exc) else account.sync_settings_fingerprint()
+                # A one-folder pass (a typo in `mail_sync --folder`) says nothing about the account.
+                stopped = not is_transient(exc) and folder_name is None
+                stopped_for = account.sync_settings_fingerprint() if stopped else ""
                 MailAccount.objects.filter(pk=account.pk).update(sync_error=message_for(exc, account.owner),
                                                                  sync_stopped_for=stopped_for)
                 if stopped_for:  # one line when the account stops, none for each pass it stays stopped

@@ -54,3 +54,14 @@ def test_a_transient_error_does_not_stop_the_account(queued, owner, mail_user):
     account.refresh_from_db()
     assert not account.sync_stopped and result.state in ("RETRY", "FAILURE")
     assert tasks.sync_all_accounts() == 1
+
+
+def test_a_missing_folder_in_a_one_folder_pass_does_not_stop_the_account(owner, mail_user):
+    from messages_app.exceptions import MailError
+    from messages_app.services.sync import account_sync
+
+    account = account_on(owner, mail_user)
+    with pytest.raises(MailError):
+        account_sync(account.pk, folder_name="Nessuna cartella")
+    account.refresh_from_db()
+    assert not account.sync_stopped
