@@ -3,13 +3,22 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint messages bench bench-quick clean demo
+.PHONY: run test lint messages bench bench-quick clean demo lock
 
-$(STAMP): pyproject.toml
+# Installs come from the lock files (exact versions, checked by hash); `make lock` upgrades them.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# The one command that upgrades the locks: newest versions pyproject.toml allows, with hashes.
+lock: $(STAMP)
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --upgrade --generate-hashes --python-version 3.11 \
+		--custom-compile-command "make lock" --quiet -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra bench --upgrade --generate-hashes \
+		--python-version 3.11 --custom-compile-command "make lock" --quiet -o requirements-dev.lock
 
 run: $(STAMP)
 	./scripts/run-embedded
@@ -42,8 +51,7 @@ clean:
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): pyproject.toml $(STAMP)
-	$(PY) -m pip install --quiet -e ".[test,bench]"
-	touch $(BENCH_STAMP)
+	touch $(BENCH_STAMP)  # requirements-dev.lock has the bench extra too
 
 bench: $(BENCH_STAMP)
 	./scripts/ensure-system-packages

@@ -38,6 +38,12 @@ MAIL_LIVE_POLL_SECONDS = env_int("MAIL_LIVE_POLL_SECONDS", 2, minimum=1)  # open
 MAIL_SYNC_LOCK_SECONDS = env_int("MAIL_SYNC_LOCK_SECONDS", 60, minimum=10)
 MAIL_UNDO_SEND_SECONDS = env_int("MAIL_UNDO_SEND_SECONDS", 10, minimum=0)  # after Send: time to take it back
 MAIL_MAX_ATTACHMENT_MB = env_int("MAIL_MAX_ATTACHMENT_MB", 25, minimum=1)  # attachments of one message, in total
+# Overall deadlines (seconds): MAIL_CONNECT_TIMEOUT is per read, and a server sending a byte every
+# few seconds never trips it. A connection test must end well before the web worker's timeout.
+MAIL_CONNECTION_TEST_SECONDS = env_int("MAIL_CONNECTION_TEST_SECONDS", 20, minimum=1)
+MAIL_SYNC_PASS_SECONDS = env_int("MAIL_SYNC_PASS_SECONDS", 1800, minimum=10)
+MAIL_MAX_LITERAL_BYTES = env_int("MAIL_MAX_LITERAL_BYTES", 64 * 1024 * 1024, minimum=1024)  # one message, refused above
+MAIL_MAX_FOLDERS = env_int("MAIL_MAX_FOLDERS", 1000, minimum=1)  # folders mirrored per account; the rest are skipped
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)  # wrong passwords before a lockout
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 
@@ -210,6 +216,9 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
+# A task that outlives its sync pass's deadline is stuck: soft limit first (it can clean up), then the kill.
+CELERY_TASK_SOFT_TIME_LIMIT = MAIL_SYNC_PASS_SECONDS + 60
+CELERY_TASK_TIME_LIMIT = MAIL_SYNC_PASS_SECONDS + 120
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

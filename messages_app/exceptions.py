@@ -110,6 +110,15 @@ class ProtocolError(MailError):
             "host": self.host, "port": self.port, "detail": self.detail}
 
 
+class LiteralTooLarge(ProtocolError):
+    """The server sent a literal (a message, a name) above MAIL_MAX_LITERAL_BYTES: refused unread,
+    so memory stays flat whatever it sends."""
+
+
+class MissingCapability(ProtocolError):
+    """The server lacks what we need (IMAP4rev1): the detail is our own words, not the server's."""
+
+
 class HostNotAllowed(MailError):
     permanent = True
 
@@ -188,6 +197,21 @@ class RecipientsRefused(SmtpRefused):
 
 class DataRefused(SmtpRefused):
     """The message itself (DATA) was refused after the recipients were accepted."""
+
+
+def message_for(exc: MailError, user) -> str:
+    """The reason in words for `user`. What a server sent (a banner, a reply line) is shown to
+    staff only: echoed to anyone, it makes Postino a probe that tells which service listens where."""
+    if getattr(user, "is_staff", False):
+        return exc.user_message()
+    if isinstance(exc, MissingCapability):
+        return exc.user_message()
+    if isinstance(exc, (ProtocolError, SmtpRefused)) or type(exc) is MailError:
+        return _("The server at %(host)s:%(port)s answered, but not as a mail server should: check the port "
+                 "and the security setting.") % {"host": exc.host, "port": exc.port or "-"}
+    if isinstance(exc, ConnectionDropped):
+        return _("The connection to %(host)s was interrupted.") % {"host": exc.host}
+    return exc.user_message()
 
 
 def is_transient(exc: BaseException) -> bool:

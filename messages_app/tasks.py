@@ -36,7 +36,9 @@ def sync_account_task(self, account_id: int, folder_name: str | None = None) -> 
         return 0  # deleted meanwhile
     except MailError as exc:
         if not is_transient(exc):
-            raise  # a refused password or a broken server: the account shows why, no retry
+            # A refused password or a broken server: the account shows why and the sync logged
+            # the change once; raising would log a traceback on every pass.
+            return 0
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
     if result.stored_history and settings.MAIL_PREFETCH_BODIES:
         # Bodies of the history a first sync or backfill stored (new mail has them already, from
@@ -70,7 +72,9 @@ def sync_account_after_commit(account_id: int) -> None:
 @shared_task
 def sync_all_accounts() -> int:
     """Beat's periodic pass: one task per account, so any number of workers share the load."""
-    ids = list(MailAccount.objects.filter(auth_failed=False).values_list("pk", flat=True))
+    # Accounts stopped by a permanent error wait until their settings change.
+    candidates = MailAccount.objects.filter(auth_failed=False).only("sync_stopped_for", *MailAccount.SYNC_SETTINGS)
+    ids = [account.pk for account in candidates if not account.sync_stopped]
     for account_id in ids:
         sync_account_task.delay(account_id)
     return len(ids)

@@ -20,7 +20,17 @@ from imapclient.imap_utf7 import decode as utf7_decode
 from imapclient.response_parser import parse_response
 
 from messages_app.enums import Security
-from messages_app.exceptions import AuthFailed, ConnectionDropped, MailError, PasswordNotEncodable, ProtocolError
+from messages_app.exceptions import (
+    AuthFailed,
+    ConnectionDropped,
+    ConnectTimeout,
+    LiteralTooLarge,
+    MailError,
+    MissingCapability,
+    PasswordNotEncodable,
+    ProtocolError,
+)
+from messages_app.gateways.deadline import SocketDeadline
 from messages_app.gateways.errors import client_ssl_context, network_errors
 from messages_app.netguard import Endpoint
 
@@ -44,6 +54,8 @@ class ImapConfig:
     username: str
     password: str = field(repr=False, default="")
     timeout: float = 15.0
+    deadline: float | None = None  # seconds for the whole connection, whatever the server does
+    max_literal: int | None = None  # bytes: a bigger literal (message, name) is refused unread
 
 
 @dataclass(frozen=True)
@@ -81,21 +93,37 @@ class FetchedMeta:
 class _PinnedIMAP4(imaplib.IMAP4):
     """imaplib connection that dials a fixed address but keeps the host name for TLS."""
 
-    def __init__(self, host: str, port: int, address: str, ssl_context: ssl.SSLContext | None, timeout: float):
+    def __init__(self, host: str, port: int, address: str, ssl_context: ssl.SSLContext | None, timeout: float,
+                 config: ImapConfig | None = None, deadline: SocketDeadline | None = None):
         self._address = address
+        self._deadline = deadline
         self._ssl_context = ssl_context
+        self._config = config
         super().__init__(host, port, timeout)
+
+    def read(self, size: int) -> bytes:
+        # imaplib reads a literal whole into memory: refuse a huge one before reading a byte.
+        limit = self._config.max_literal if self._config else None
+        if limit is not None and size > limit:
+            raise LiteralTooLarge(f"the server sent a literal of {size} bytes (the limit is {limit})",
+                                  host=self.host, port=self.port)
+        return super().read(size)
 
     def _create_socket(self, timeout):
         sock = socket.create_connection((self._address, self.port), timeout=timeout)
+        if self._deadline is not None:
+            self._deadline.attach(sock)
         if self._ssl_context is not None:
             return self._ssl_context.wrap_socket(sock, server_hostname=self.host)
         return sock
 
 
 class _PinnedClient(IMAPClient):
-    def __init__(self, endpoint: Endpoint, implicit_tls: bool, ssl_context: ssl.SSLContext, timeout: float):
+    def __init__(self, endpoint: Endpoint, implicit_tls: bool, ssl_context: ssl.SSLContext, timeout: float,
+                 config: ImapConfig | None = None, deadline: SocketDeadline | None = None):
         self._endpoint = endpoint
+        self._config = config
+        self.deadline = deadline
         self._implicit_tls = implicit_tls
         super().__init__(endpoint.host, endpoint.port, ssl=implicit_tls, ssl_context=ssl_context, timeout=timeout)
         # imapclient turns on imaplib's wire log at DEBUG: it would log LOGIN with the password.
@@ -107,7 +135,7 @@ class _PinnedClient(IMAPClient):
     def _create_IMAP4(self):
         context = self.ssl_context if self._implicit_tls else None
         return _PinnedIMAP4(self._endpoint.host, self._endpoint.port, self._endpoint.address, context,
-                            self._timeout.connect)
+                            self._timeout.connect, self._config, self.deadline)
 
 
 class ImapConnection:
@@ -133,13 +161,17 @@ class ImapConnection:
         except Exception:  # the connection may already be gone; nothing to save
             with contextlib.suppress(Exception):
                 self._client.shutdown()
+        deadline = getattr(self._client, "deadline", None)
+        if deadline is not None:
+            deadline.cancel()
 
     def has(self, capability: str) -> bool:
         return capability.upper() in self.capabilities
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        with network_errors(self.config.endpoint.host, self.config.endpoint.port, connected=True):
+        with _deadline_errors(getattr(self._client, "deadline", None), self.config.endpoint), \
+                network_errors(self.config.endpoint.host, self.config.endpoint.port, connected=True):
             try:
                 yield
             except imap_exc.IMAPClientAbortError as exc:
@@ -201,18 +233,9 @@ class ImapConnection:
                 raise MailError("LIST failed", host=self.config.endpoint.host)
             list_lines = imap.untagged_responses.pop("LIST", [])
             status_lines = imap.untagged_responses.pop("STATUS", [])
-        statuses = _parse_status_lines(status_lines)
-        folders = []
-        for line in _join_literals(list_lines):
-            flags, delimiter, raw_name = parse_response([line])
-            name = _decode_name(raw_name)
-            folders.append(FolderInfo(
-                name=name,
-                delimiter=delimiter.decode() if isinstance(delimiter, bytes) else (delimiter or ""),
-                flags=tuple(f.decode() if isinstance(f, bytes) else str(f) for f in flags),
-                status=statuses.get(name),
-            ))
-        return folders
+        statuses = _parse_status_lines(status_lines, host=self.config.endpoint.host)
+        return [FolderInfo(name=name, delimiter=delimiter, flags=flags, status=statuses.get(name))
+                for flags, delimiter, name in _parse_list_lines(list_lines, host=self.config.endpoint.host)]
 
     def folder_status(self, name: str) -> dict:
         if name == self.selected:
@@ -222,7 +245,8 @@ class ImapConnection:
             items.append("HIGHESTMODSEQ")
         with self._errors():
             raw = self._client.folder_status(name, items)
-        return {k.decode().upper(): int(v) for k, v in raw.items()}
+        with _parse_errors("STATUS", self.config.endpoint.host):
+            return {k.decode().upper(): int(v) for k, v in raw.items()}
 
     def create_folder(self, name: str) -> None:
         with self._errors():
@@ -387,14 +411,17 @@ def connect(config: ImapConfig) -> ImapConnection:
     """Open, secure and authenticate a connection; errors come back as MailError subclasses."""
     endpoint = config.endpoint
     context = client_ssl_context()
-    with network_errors(endpoint.host, endpoint.port):
+    deadline = SocketDeadline(config.deadline) if config.deadline else None
+    with _deadline_errors(deadline, endpoint), network_errors(endpoint.host, endpoint.port):
         try:
-            client = _PinnedClient(endpoint, config.security == Security.SSL, context, config.timeout)
+            client = _PinnedClient(endpoint, config.security == Security.SSL, context, config.timeout, config,
+                                   deadline)
         except imaplib.IMAP4.error as exc:  # garbage greeting, or an IMAP older than IMAP4rev1
-            detail = NO_IMAP4REV1 if "IMAP4 compliant" in str(exc) else str(exc)
-            raise ProtocolError(detail, host=endpoint.host, port=endpoint.port) from None
+            if "IMAP4 compliant" in str(exc):
+                raise MissingCapability(NO_IMAP4REV1, host=endpoint.host, port=endpoint.port) from None
+            raise ProtocolError(str(exc), host=endpoint.host, port=endpoint.port) from None
     try:
-        with network_errors(endpoint.host, endpoint.port, connected=True):
+        with _deadline_errors(deadline, endpoint), network_errors(endpoint.host, endpoint.port, connected=True):
             if config.security == Security.STARTTLS:
                 try:
                     client.starttls(context)
@@ -402,7 +429,7 @@ def connect(config: ImapConfig) -> ImapConnection:
                     raise ProtocolError(f"STARTTLS refused: {exc}", host=endpoint.host, port=endpoint.port) from None
             capabilities = {c.decode().upper() for c in client.capabilities()}
             if "IMAP4REV1" not in capabilities and "IMAP4REV2" not in capabilities:
-                raise ProtocolError(NO_IMAP4REV1, host=endpoint.host, port=endpoint.port)
+                raise MissingCapability(NO_IMAP4REV1, host=endpoint.host, port=endpoint.port)
             try:
                 _password_login(client, config, capabilities)
             except UnicodeError:
@@ -416,6 +443,8 @@ def connect(config: ImapConfig) -> ImapConnection:
     except BaseException:
         with contextlib.suppress(Exception):
             client.shutdown()
+        if deadline is not None:
+            deadline.cancel()
         raise
 
 
@@ -429,6 +458,19 @@ def _password_login(client: IMAPClient, config: ImapConfig, capabilities: set[st
         client.plain_login(config.username, config.password)
     else:
         raise PasswordNotEncodable(host=config.endpoint.host, port=config.endpoint.port)
+
+
+@contextmanager
+def _deadline_errors(deadline: SocketDeadline | None, endpoint: Endpoint | None = None) -> Iterator[None]:
+    """Whatever broke once the overall deadline shut the socket is a timeout, not a drop."""
+    try:
+        yield
+    except (MailError, OSError, imaplib.IMAP4.error, imap_exc.IMAPClientError):
+        if deadline is not None and deadline.expired:
+            raise ConnectTimeout(f"no complete answer within {deadline.seconds:g} s",
+                                 host=endpoint.host if endpoint else "",
+                                 port=endpoint.port if endpoint else None) from None
+        raise
 
 
 # -- response helpers ---------------------------------------------------------------------------
@@ -467,16 +509,49 @@ def _join_literals(lines: list) -> list[bytes]:
     return joined
 
 
-def _parse_status_lines(lines: list) -> dict[str, dict]:
+@contextmanager
+def _parse_errors(what: str, host: str) -> Iterator[None]:
+    """A reply the parser cannot read is the server's fault: a ProtocolError of our family (the
+    account shows it), never imapclient's own exception escaping the gateway."""
+    try:
+        yield
+    except (imap_exc.IMAPClientError, ValueError, TypeError, IndexError, AttributeError, UnicodeError) as exc:
+        raise ProtocolError(f"unreadable {what} reply: {exc}"[:300], host=host) from None
+
+
+def _parse_atoms(lines: list) -> tuple:
+    """Parse untagged lines as imapclient does: a line with a literal arrives from imaplib as a
+    tuple (prefix, literal) followed by the rest of the line as its own item, so the lines are
+    parsed as one token stream rather than glued one by one (which loses the literal's CRLF)."""
+    return parse_response([line for line in lines if line not in (b"", None)])
+
+
+def _parse_list_lines(lines: list, *, host: str = "") -> list[tuple[tuple[str, ...], str, str]]:
+    """(flags, delimiter, name) of each LIST line."""
+    with _parse_errors("LIST", host):
+        atoms = _parse_atoms(lines)
+        if len(atoms) % 3:
+            raise ValueError(f"{len(atoms)} items is not a whole number of LIST lines")
+        folders = []
+        for i in range(0, len(atoms), 3):
+            flags, delimiter, raw_name = atoms[i:i + 3]
+            folders.append((
+                tuple(f.decode() if isinstance(f, bytes) else str(f) for f in flags),
+                delimiter.decode() if isinstance(delimiter, bytes) else (delimiter or ""),
+                _decode_name(raw_name),
+            ))
+        return folders
+
+
+def _parse_status_lines(lines: list, *, host: str = "") -> dict[str, dict]:
     statuses = {}
-    for line in _join_literals(lines):
-        parsed = parse_response([line])
-        if len(parsed) < 2:
-            continue
-        name, values = _decode_name(parsed[0]), parsed[1]
-        statuses[name] = {
-            values[i].decode().upper(): int(values[i + 1]) for i in range(0, len(values) - 1, 2)
-        }
+    with _parse_errors("STATUS", host):
+        atoms = _parse_atoms(lines)
+        for i in range(0, len(atoms) - 1, 2):
+            name, values = _decode_name(atoms[i]), atoms[i + 1]
+            statuses[name] = {
+                values[j].decode().upper(): int(values[j + 1]) for j in range(0, len(values) - 1, 2)
+            }
     return statuses
 
 

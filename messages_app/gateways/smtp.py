@@ -10,6 +10,7 @@ import contextlib
 import re
 import socket
 import ssl
+import time
 from dataclasses import dataclass, field
 
 import aiosmtplib
@@ -30,6 +31,7 @@ from messages_app.exceptions import (
     TlsCertificateError,
     TlsError,
 )
+from messages_app.gateways.deadline import remaining
 from messages_app.gateways.errors import client_ssl_context, network_errors
 from messages_app.netguard import Endpoint
 
@@ -42,6 +44,7 @@ class SmtpConfig:
     password: str = field(repr=False, default="")
     auth_required: bool = True
     timeout: float = 15.0
+    deadline: float | None = None  # seconds for the whole session, whatever the server does
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class SmtpConnection:
         self.config = config
         self._loop = asyncio.new_event_loop()
         self._client: aiosmtplib.SMTP | None = None
+        self._expires_at = time.monotonic() + config.deadline if config.deadline else None
 
     def __enter__(self) -> "SmtpConnection":
         return self
@@ -121,8 +125,12 @@ class SmtpConnection:
 
     def _call(self, make_coroutine):
         host, port = self.config.endpoint.host, self.config.endpoint.port
+        left = remaining(self._expires_at)
+        # wait_for's TimeoutError becomes ConnectTimeout in network_errors: a server dripping a
+        # byte every few seconds cannot hold the session past its deadline.
         with network_errors(host, port, connected=True):
-            return _translated(lambda: self._loop.run_until_complete(make_coroutine()), host, port)
+            return _translated(lambda: self._loop.run_until_complete(
+                make_coroutine() if left is None else asyncio.wait_for(make_coroutine(), left)), host, port)
 
     def open(self) -> None:
         self._client = self._call(lambda: _open(self.config))

@@ -1,3 +1,4 @@
+import hashlib
 import uuid
 
 from django.conf import settings
@@ -78,6 +79,12 @@ class MailAccount(models.Model):
     # Set when the server refused our credentials: syncing stops until the user fixes them.
     auth_failed = models.BooleanField(default=False, editable=False)
     sync_error = models.TextField(blank=True, editable=False)
+    # Set when a pass failed permanently (a host the owner may not reach, a broken server): the
+    # fingerprint of the settings it failed with. Beat stops queueing the account until the
+    # settings differ from it (see sync_settings_fingerprint).
+    sync_stopped_for = models.CharField(max_length=64, blank=True, editable=False)
+    # Folders the server lists beyond MAIL_MAX_FOLDERS at the last pass (not mirrored).
+    folders_skipped = models.PositiveIntegerField(default=0, editable=False)
     initial_sync_done = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -90,6 +97,19 @@ class MailAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.description} <{self.email}>"
+
+    # The settings a sync depends on: a change to any of them may cure a permanent failure.
+    SYNC_SETTINGS = ("imap_host", "imap_port", "imap_security", "username", "auth_method", "password_encrypted",
+                     "oauth_token_encrypted", "company_server_id", "owner_id")
+
+    def sync_settings_fingerprint(self) -> str:
+        values = "\x1f".join(str(getattr(self, name, "")) for name in self.SYNC_SETTINGS)
+        return hashlib.sha256(values.encode()).hexdigest()
+
+    @property
+    def sync_stopped(self) -> bool:
+        """A permanent failure stopped syncing and the settings have not changed since."""
+        return bool(self.sync_stopped_for) and self.sync_stopped_for == self.sync_settings_fingerprint()
 
     # Secrets: plaintext only passes through these accessors, never stored or rendered.
     def _bind(self, field: str) -> str:

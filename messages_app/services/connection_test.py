@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from messages_app.exceptions import MailError, RateLimited
+from messages_app.exceptions import MailError, RateLimited, message_for
 from messages_app.models import MailAccount
 from messages_app.services.connections import imap_connect, smtp_connect
 from messages_app.services.rate_limit import hourly_quota_take
@@ -39,21 +39,21 @@ def _rate_limit(user_id: int) -> None:
 
 def _check_imap(account: MailAccount) -> tuple[bool, str]:
     try:
-        with imap_connect(account):
+        with imap_connect(account, deadline=settings.MAIL_CONNECTION_TEST_SECONDS):
             return True, _("login succeeded")
     except MailError as exc:
         logger.info("IMAP test of account %s failed: %s", account.pk, type(exc).__name__)
-        return False, exc.user_message()
+        return False, message_for(exc, account.owner)
 
 
 def _check_smtp(account: MailAccount) -> tuple[bool, str]:
     try:
-        with smtp_connect(account):
+        with smtp_connect(account, deadline=settings.MAIL_CONNECTION_TEST_SECONDS):
             pass
         return True, _("login succeeded") if account.smtp_auth_required else _("connection succeeded")
     except MailError as exc:
         logger.info("SMTP test of account %s failed: %s", account.pk, type(exc).__name__)
-        return False, exc.user_message()
+        return False, message_for(exc, account.owner)
 
 
 def connection_test_run(*, account: MailAccount, rate_limited: bool = True) -> ConnectionReport:

@@ -32,19 +32,23 @@ def _credential(account: MailAccount, protocol: str) -> str:
 
 
 def private_hosts_allowed(account: MailAccount) -> bool:
-    """Loopback/private servers are for staff, company servers staff defined, or when enabled."""
+    """Loopback/private servers are for staff, company servers staff defined, or when enabled.
+    A company server's exemption covers exactly its own host, port and security: the same host
+    on another port the user typed is a port scan of the company's network, not the server."""
     if settings.MAIL_ALLOW_PRIVATE_HOSTS or account.owner.is_staff:
         return True
     server = account.company_server
-    return bool(server and server.is_active and account.imap_host == server.imap_host)
+    return bool(server and server.is_active and (account.imap_host, account.imap_port, account.imap_security)
+                == (server.imap_host, server.imap_port, server.imap_security))
 
 
 def _company_smtp_allowed(account: MailAccount) -> bool:
     server = account.company_server
-    return bool(server and server.is_active and account.smtp_host == server.smtp_host)
+    return bool(server and server.is_active and (account.smtp_host, account.smtp_port, account.smtp_security)
+                == (server.smtp_host, server.smtp_port, server.smtp_security))
 
 
-def imap_config_for(account: MailAccount) -> imap_gateway.ImapConfig:
+def imap_config_for(account: MailAccount, *, deadline: float | None = None) -> imap_gateway.ImapConfig:
     endpoint = resolve(account.imap_host, account.imap_port, allow_private=private_hosts_allowed(account))
     login = account.username
     if account.imap_domain:
@@ -55,10 +59,12 @@ def imap_config_for(account: MailAccount) -> imap_gateway.ImapConfig:
         username=login,
         password=_credential(account, IMAP),
         timeout=settings.MAIL_CONNECT_TIMEOUT,
+        deadline=deadline,
+        max_literal=settings.MAIL_MAX_LITERAL_BYTES,
     )
 
 
-def smtp_config_for(account: MailAccount) -> smtp_gateway.SmtpConfig:
+def smtp_config_for(account: MailAccount, *, deadline: float | None = None) -> smtp_gateway.SmtpConfig:
     allow = settings.MAIL_ALLOW_PRIVATE_HOSTS or account.owner.is_staff or _company_smtp_allowed(account)
     endpoint = resolve(account.smtp_host, account.smtp_port, allow_private=allow)
     return smtp_gateway.SmtpConfig(
@@ -68,14 +74,16 @@ def smtp_config_for(account: MailAccount) -> smtp_gateway.SmtpConfig:
         password=_credential(account, SMTP) if account.smtp_auth_required else "",
         auth_required=account.smtp_auth_required,
         timeout=settings.MAIL_CONNECT_TIMEOUT,
+        deadline=deadline,
     )
 
 
-def imap_connect(account: MailAccount) -> imap_gateway.ImapConnection:
-    """An authenticated IMAP connection (close it, or use it in a `with`). Raises MailError."""
-    return imap_gateway.connect(imap_config_for(account))
+def imap_connect(account: MailAccount, *, deadline: float | None = None) -> imap_gateway.ImapConnection:
+    """An authenticated IMAP connection (close it, or use it in a `with`). Raises MailError.
+    `deadline`: seconds the whole connection may last (None for a kept IDLE connection)."""
+    return imap_gateway.connect(imap_config_for(account, deadline=deadline))
 
 
-def smtp_connect(account: MailAccount) -> smtp_gateway.SmtpConnection:
+def smtp_connect(account: MailAccount, *, deadline: float | None = None) -> smtp_gateway.SmtpConnection:
     """An authenticated SMTP session (close it, or use it in a `with`). Raises MailError."""
-    return smtp_gateway.connect(smtp_config_for(account))
+    return smtp_gateway.connect(smtp_config_for(account, deadline=deadline))

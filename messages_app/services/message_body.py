@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from messages_app.exceptions import MailError
 from messages_app.mailbox.search import index_body
 from messages_app.mime.html_text import html_to_text
-from messages_app.mime.parse import get_part_payload, parse_message
+from messages_app.mime.parse import get_part_payload, iter_part_payloads, parse_message
 from messages_app.models import Attachment, MailAccount, Message, MessageBody, MessageSource
 from messages_app.services.connections import imap_connect
 from messages_app.services.message_actions import message_flags_set
@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 RAW_CACHE_SECONDS = 600
 RAW_CACHE_MAX_BYTES = 5 * 1024 * 1024
+ZIP_MAX_BYTES = 100 * 1024 * 1024  # content of one "download all": bounded memory and time
 PREFETCH_BATCH = 50  # messages per FETCH: bounded memory, few round trips
 
 
@@ -143,28 +144,44 @@ def windows_safe_name(name: str) -> str:
 def unique_names(names: list[str]) -> list[str]:
     """Names for a zip: never a path, safe on Windows, never twice the same ("a.pdf", "a (2).pdf")."""
     used: set[str] = set()
+    next_copy: dict[str, int] = {}  # where the search for a free "(n)" resumes: linear, not quadratic
     result = []
     for index, name in enumerate(names, start=1):
         name = windows_safe_name(name or "").lstrip(".") or f"attachment-{index}"
         stem, dot, extension = name.rpartition(".")
         if not dot:
             stem, extension = name, ""
-        candidate, copy = name, 2
+        candidate, copy = name, next_copy.get(name.lower(), 2)
         while candidate.lower() in used:
             candidate = f"{stem} ({copy}){dot}{extension}"
             copy += 1
+        next_copy[name.lower()] = copy
         used.add(candidate.lower())
         result.append(candidate)
     return result
 
 
+class ZipTooLarge(MailError):
+    permanent = True
+
+    def user_message(self) -> str:
+        return _("These attachments are too large to download together: download them one by one.")
+
+
 def attachments_zip(*, message: Message, attachments: list[Attachment]) -> bytes:
+    """One zip of the attachments, from one parse of the message (not one per attachment), and
+    no bigger than ZIP_MAX_BYTES of content (the parser's own limits bound its time)."""
     raw = message_raw(message)
     buffer = io.BytesIO()
     names = unique_names([a.filename for a in attachments])
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, attachment in zip(names, attachments, strict=True):
-            archive.writestr(name, get_part_payload(raw, attachment.part_path))
+    total = 0
+    payloads = iter_part_payloads(raw, [a.part_path for a in attachments])
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, (_path, payload) in zip(names, payloads, strict=True):
+            total += len(payload)
+            if total > ZIP_MAX_BYTES:
+                raise ZipTooLarge(f"attachments of message {message.pk} exceed {ZIP_MAX_BYTES} bytes")
+            archive.writestr(name, payload)
     return buffer.getvalue()
 
 

@@ -2,6 +2,8 @@
 page all run a pass through here, so every pass is followed by the arrival pipeline in the same
 way: a pass is complete when what follows its new mail has run (or is waiting for a retry)."""
 
+from django.conf import settings
+
 from messages_app.arrival import pipeline
 from messages_app.models import MailAccount
 from messages_app.services.connections import imap_connect
@@ -10,11 +12,16 @@ from messages_app.sync.engine import verify_folder
 from messages_app.sync.lock import account_lock
 
 
-def open_connection(account: MailAccount):
-    """A logged-in IMAP connection for the account, with QRESYNC enabled where offered."""
-    conn = imap_connect(account)
+def open_connection(account: MailAccount, *, deadline: float | None = None):
+    """A logged-in IMAP connection for the account, with QRESYNC enabled where offered.
+    `deadline`: seconds the connection may last (a sync pass has one; the IDLE listener not)."""
+    conn = imap_connect(account, deadline=deadline)
     conn.enable_qresync()
     return conn
+
+
+def _pass_connection(account: MailAccount):
+    return open_connection(account, deadline=settings.MAIL_SYNC_PASS_SECONDS)
 
 
 def account_sync(account_id: int, *, folder_name: str | None = None,
@@ -23,7 +30,7 @@ def account_sync(account_id: int, *, folder_name: str | None = None,
     """One pass over the account (or one folder), then the arrival steps of its new mail.
     Raises SyncBusy when another holder keeps the lock past `wait_seconds`, MailError when the
     pass could not complete."""
-    result = sync_account(account_id, connect=open_connection, folder_name=folder_name, connection=connection,
+    result = sync_account(account_id, connect=_pass_connection, folder_name=folder_name, connection=connection,
                           wait_seconds=wait_seconds)
     if drain_arrivals:
         result.arrivals = pipeline.drain(account_id=account_id)
@@ -34,7 +41,7 @@ def folder_verify(*, account: MailAccount, folder) -> tuple[int, int]:
     """Compare a folder's UID set with the server's and repair (the sync health page's button),
     under the account's lock; what it fetches goes through the arrival pipeline like any pass.
     Returns (fetched, removed)."""
-    with account_lock(account.pk), open_connection(account) as conn:
+    with account_lock(account.pk), _pass_connection(account) as conn:
         fetched, removed = verify_folder(conn, folder)
     pipeline.drain(account_id=account.pk)
     return fetched, removed

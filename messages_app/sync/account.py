@@ -1,7 +1,8 @@
 """Sync a whole account: one connection, folder reconcile, every folder, newest mail first.
 
 Connection drops are retried with backoff inside the pass; a refused password marks the
-account and stops retrying until the user fixes it; other folder errors are recorded on the
+account and stops retrying until the user fixes it, and so does any other permanent error of the
+connection or the pass (until the settings change); other folder errors are recorded on the
 folder and the pass goes on with the next one. A full pass in which every folder synced ends by
 settling the rows that were detached (sync/identity.py).
 
@@ -17,11 +18,11 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from messages_app.arrival.pipeline import DrainResult
-from messages_app.exceptions import AuthFailed, MailError, is_transient
+from messages_app.exceptions import AuthFailed, MailError, is_transient, message_for
 from messages_app.gateways import imap as imap_gateway
 from messages_app.models import Folder, MailAccount
 from messages_app.sync.engine import FolderResult, sync_folder
-from messages_app.sync.folders import reconcile_folders
+from messages_app.sync.folders import cap_listing, reconcile_folders
 from messages_app.sync.identity import settle_detached
 from messages_app.sync.lock import AccountLock, account_lock
 from messages_app.sync.pending import replay_pending_actions
@@ -57,7 +58,10 @@ def _run_pass(conn, account: MailAccount, lock: AccountLock | None, folder_name:
     first_sync = not account.initial_sync_done
     folder_errors = 0
     replay_pending_actions(conn, account)
-    infos = conn.list_folders(with_status=True)
+    infos, skipped_folders = cap_listing(conn.list_folders(with_status=True))
+    if skipped_folders != account.folders_skipped:
+        logger.warning("account %s: %s folders beyond MAIL_MAX_FOLDERS are not synced", account.pk, skipped_folders)
+        MailAccount.objects.filter(pk=account.pk).update(folders_skipped=skipped_folders)
     folders = reconcile_folders(account, conn, infos)
     statuses = {info.name: info.status for info in infos}
     if folder_name:
@@ -115,9 +119,12 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
     process is syncing the account, and MailError when the pass could not complete."""
     account = MailAccount.objects.select_related("owner").get(pk=account_id)
     result = AccountResult(account_id=account.pk)
-    if account.auth_failed:
+    if account.auth_failed or account.sync_stopped:
         result.error = account.sync_error
         return result
+    if account.sync_stopped_for:
+        logger.info("account %s: settings changed, sync resumes", account.pk)
+        MailAccount.objects.filter(pk=account.pk).update(sync_stopped_for="")
     with account_lock(account.pk, wait_seconds=wait_seconds) as lock:
         attempts = 0
         while True:
@@ -128,6 +135,7 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
                 break
             except AuthFailed as exc:
                 MailAccount.objects.filter(pk=account.pk).update(auth_failed=True, sync_error=exc.user_message())
+                logger.warning("account %s: login refused, sync stopped until the password changes", account.pk)
                 raise
             except MailError as exc:
                 if is_transient(exc) and connection is None and attempts < len(RETRY_DELAYS):
@@ -135,7 +143,13 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
                     sleep(RETRY_DELAYS[attempts])
                     attempts += 1
                     continue
-                MailAccount.objects.filter(pk=account.pk).update(sync_error=exc.user_message())
+                # A one-folder pass (a typo in `mail_sync --folder`) says nothing about the account.
+                stopped = not is_transient(exc) and folder_name is None
+                stopped_for = account.sync_settings_fingerprint() if stopped else ""
+                MailAccount.objects.filter(pk=account.pk).update(sync_error=message_for(exc, account.owner),
+                                                                 sync_stopped_for=stopped_for)
+                if stopped_for:  # one line when the account stops, none for each pass it stays stopped
+                    logger.warning("account %s: sync stopped until the settings change: %s", account.pk, exc)
                 raise
             finally:
                 if conn is not None and connection is None:

@@ -1,5 +1,6 @@
 """Reconcile the account's folder rows with the server's LIST: create, rename, delete, roles."""
 
+from django.conf import settings
 from django.db import transaction
 
 from messages_app.gateways.imap import FolderInfo, ImapConnection
@@ -22,6 +23,25 @@ def _detect_renames(conn: ImapConnection, gone: list[Folder], new: list[FolderIn
         if folder is not None:
             renames[info.name] = folder
     return renames
+
+
+def cap_listing(infos: list[FolderInfo], limit: int | None = None) -> tuple[list[FolderInfo], int]:
+    """At most `limit` (MAIL_MAX_FOLDERS) folders of a LIST, and how many were left out: a server
+    listing 20,000 folders would otherwise create 20,000 rows and a tree nobody can open. INBOX
+    and the special-use folders come first, then the rest by name, so the kept set is the same
+    on every pass."""
+    limit = settings.MAIL_MAX_FOLDERS if limit is None else limit
+    if len(infos) <= limit:
+        return infos, 0
+
+    def rank(info: FolderInfo) -> tuple:
+        special = any(f.lower() in _SPECIAL_USE for f in info.flags)
+        return (info.name.upper() != "INBOX", not special, info.name)
+
+    return sorted(infos, key=rank)[:limit], len(infos) - limit
+
+
+_SPECIAL_USE = {"\\sent", "\\drafts", "\\trash", "\\junk", "\\archive", "\\all", "\\flagged"}
 
 
 def reconcile_folders(account: MailAccount, conn: ImapConnection, infos: list[FolderInfo]) -> list[Folder]:

@@ -177,7 +177,7 @@ def attachment(request, pk: int, part_pk: int):
 
 @never_cache  # private mail: no shared or browser cache may keep it
 @login_required
-@require_GET
+@require_POST  # costly work: a form with the CSRF token, never a link another site can trigger
 def attachments_all(request, pk: int):
     message = owned_message(request.user, pk)
     parts = list(message.attachments.filter(is_inline=False).order_by("id"))

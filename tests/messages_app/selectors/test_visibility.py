@@ -215,9 +215,9 @@ def test_a_detached_message_is_404_at_every_reading_url_even_for_its_accounts_ow
     for url in (reverse("messages_app:message", args=[world.detached.pk]),
                 reverse("messages_app:message_body", args=[world.detached.pk]),
                 reverse("messages_app:attachment", args=[world.detached.pk, world.detached_part.pk]),
-                reverse("messages_app:attachments_zip", args=[world.detached.pk]),
                 reverse("messages_app:thread", args=[world.detached_thread.pk])):
         assert client.get(url).status_code == 404, url
+    assert client.post(reverse("messages_app:attachments_zip", args=[world.detached.pk])).status_code == 404
     assert client.post(reverse("messages_app:actions"), {"action": "flag", "ids": str(world.detached.pk)}
                        ).status_code == 404
     inbox = client.get(reverse("messages_app:folder", args=[world.inbox.pk]), HTTP_HX_REQUEST="true",

@@ -100,7 +100,7 @@ def test_a_local_messages_attachments_download_one_by_one_and_as_a_zip(owner_cli
     part = Attachment.objects.get(message=contract, filename="contratto.pdf")
     response = owner_client.get(reverse("messages_app:attachment", args=[contract.pk, part.pk]))
     assert response.status_code == 200 and response.content == b"%PDF-1.4 contratto"
-    response = owner_client.get(reverse("messages_app:attachments_zip", args=[contract.pk]))
+    response = owner_client.post(reverse("messages_app:attachments_zip", args=[contract.pk]))
     assert sorted(zipfile.ZipFile(io.BytesIO(response.content)).namelist()) == ["allegato.csv", "contratto.pdf"]
 
 
@@ -109,9 +109,9 @@ def test_another_user_gets_404_for_every_url_of_a_local_message(owner_client, co
     part = Attachment.objects.filter(message=contract).first()
     for url in (reverse("messages_app:message", args=[contract.pk]),
                 reverse("messages_app:message_body", args=[contract.pk]),
-                reverse("messages_app:attachment", args=[contract.pk, part.pk]),
-                reverse("messages_app:attachments_zip", args=[contract.pk])):
+                reverse("messages_app:attachment", args=[contract.pk, part.pk])):
         assert colleague_client.get(url).status_code == 404, url
+    assert colleague_client.post(reverse("messages_app:attachments_zip", args=[contract.pk])).status_code == 404
     assert colleague_client.post(reverse("messages_app:trust_sender", args=[contract.pk])).status_code == 404
     assert colleague_client.post(reverse("messages_app:actions"),
                                  {"action": "flag", "ids": str(contract.pk)}).status_code == 404

@@ -125,7 +125,7 @@ def test_attachments_are_listed_and_download_as_attachments_with_nosniff(owner_c
 def test_download_all_gives_a_zip_of_every_attachment(owner_client, mailbox):
     message = mailbox.message("Fattura novembre")
     read(owner_client, message)
-    response = owner_client.get(reverse("messages_app:attachments_zip", args=[message.pk]))
+    response = owner_client.post(reverse("messages_app:attachments_zip", args=[message.pk]))
     assert response["Content-Disposition"].startswith("attachment;")
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert sorted(archive.namelist()) == ["dettaglio.csv", "fattura.pdf"]
@@ -171,9 +171,9 @@ def test_another_user_gets_404_for_every_reading_url(owner_client, colleague_cli
     part = Attachment.objects.filter(message=message).first()
     for url in (reverse("messages_app:message", args=[message.pk]),
                 reverse("messages_app:message_body", args=[message.pk]),
-                reverse("messages_app:attachment", args=[message.pk, part.pk]),
-                reverse("messages_app:attachments_zip", args=[message.pk])):
+                reverse("messages_app:attachment", args=[message.pk, part.pk])):
         assert colleague_client.get(url).status_code == 404, url
+    assert colleague_client.post(reverse("messages_app:attachments_zip", args=[message.pk])).status_code == 404
     assert colleague_client.post(reverse("messages_app:trust_sender", args=[message.pk])).status_code == 404
 
 
@@ -211,7 +211,7 @@ def test_message_body_and_attachment_responses_are_private_and_never_stored(owne
         "page": owner_client.get(reverse("messages_app:message", args=[message.pk])),
         "body": owner_client.get(reverse("messages_app:message_body", args=[message.pk])),
         "attachment": owner_client.get(reverse("messages_app:attachment", args=[message.pk, part.pk])),
-        "zip": owner_client.get(reverse("messages_app:attachments_zip", args=[message.pk])),
+        "zip": owner_client.post(reverse("messages_app:attachments_zip", args=[message.pk])),
         "inline part": Client().get(cid_src),
     }
     for name, response in responses.items():
@@ -226,7 +226,7 @@ def test_download_all_names_entries_that_windows_can_extract(owner_client, owner
     message = box.message("Nomi strani")
     read(owner_client, message)
 
-    archive = zipfile.ZipFile(io.BytesIO(owner_client.get(
+    archive = zipfile.ZipFile(io.BytesIO(owner_client.post(
         reverse("messages_app:attachments_zip", args=[message.pk])).content))
 
     assert sorted(archive.namelist()) == ["_aux.txt", "note", "preventivo _v2__ bozza_.pdf"]
