@@ -10,6 +10,7 @@ import contextlib
 import re
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -113,7 +114,11 @@ class SmtpConnection:
 
     def __init__(self, config: SmtpConfig):
         self.config = config
+        # The loop runs in a thread of its own: a caller whose thread already runs a loop (an
+        # async view, a browser driver) can still send synchronously.
         self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="smtp-session", daemon=True)
+        self._thread.start()
         self._client: aiosmtplib.SMTP | None = None
         self._expires_at = time.monotonic() + config.deadline if config.deadline else None
 
@@ -129,8 +134,11 @@ class SmtpConnection:
         # wait_for's TimeoutError becomes ConnectTimeout in network_errors: a server dripping a
         # byte every few seconds cannot hold the session past its deadline.
         with network_errors(host, port, connected=True):
-            return _translated(lambda: self._loop.run_until_complete(
+            return _translated(lambda: self._run(
                 make_coroutine() if left is None else asyncio.wait_for(make_coroutine(), left)), host, port)
+
+    def _run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def open(self) -> None:
         self._client = self._call(lambda: _open(self.config))
@@ -139,8 +147,10 @@ class SmtpConnection:
         client, self._client = self._client, None
         if client is not None:
             with contextlib.suppress(Exception):  # the server may be gone already; nothing to save
-                self._loop.run_until_complete(client.quit())
-            client.close()
+                self._run(client.quit())
+            self._loop.call_soon_threadsafe(client.close)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
         self._loop.close()
 
     def send(self, *, sender: str, recipients: list[str], message: bytes) -> SendResult:
