@@ -119,6 +119,7 @@ class ImapConnection:
         self.capabilities = {c.decode().upper() for c in client.capabilities()}
         self.selected: str | None = None
         self.qresync_enabled = False
+        self._personal_prefix: str | None = None
 
     # -- session --------------------------------------------------------------------------
     def __enter__(self) -> "ImapConnection":
@@ -213,6 +214,20 @@ class ImapConnection:
                 status=statuses.get(name),
             ))
         return folders
+
+    def personal_prefix(self) -> str:
+        """The prefix NAMESPACE gives the personal folders ("INBOX." on Courier), "" when there is
+        none or the server has no NAMESPACE; asked once per connection."""
+        if self._personal_prefix is None:
+            prefix = ""
+            if self.has("NAMESPACE"):
+                with self._errors():
+                    personal = self._client.namespace().personal or ()
+                if personal:
+                    prefix = personal[0][0] or ""
+                    prefix = prefix.decode() if isinstance(prefix, bytes) else str(prefix)
+            self._personal_prefix = prefix
+        return self._personal_prefix
 
     def folder_status(self, name: str) -> dict:
         if name == self.selected:
