@@ -128,6 +128,15 @@ class ConnectionDropped(MailError):
             "host": self.host, "detail": self.detail}
 
 
+class NoGreeting(ConnectionDropped):
+    """The server accepted the connection and closed it before its greeting: usually a port that
+    expects TLS from the first byte, or a server that turns the client away."""
+
+    def user_message(self) -> str:
+        return _("%(host)s closed the connection on port %(port)s before greeting: check the port and the "
+                 "security setting (SSL/TLS or STARTTLS).") % {"host": self.host, "port": self.port}
+
+
 class RateLimited(MailError):
     permanent = False  # the hour passes
 
