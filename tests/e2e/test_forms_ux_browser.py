@@ -120,3 +120,28 @@ def test_a_prefixed_namespace_shows_plain_names_in_the_tree_and_move_list(live_s
     expect(tree.locator(".entry.unselectable", has_text="Progetti")).to_have_count(1)
     expect(tree.locator("a.entry", has_text="2026")).to_have_count(1)
     shot(tab, "namespace-tree", size)
+
+
+def test_the_admin_account_form_in_italian_with_a_write_only_password(live_server, tab, size, staff, owner,
+                                                                      mail_user):
+    staff.is_superuser = True
+    staff.save()
+    account = account_on(owner, mail_user)
+    log_in_admin(tab, live_server)
+    tab.goto(f"{live_server.url}/admin/messages_app/mailaccount/")
+    expect(tab.locator("#content h1")).to_contain_text("account di posta")
+    expect(tab.locator("#result_list thead")).to_contain_text("Proprietario")
+    expect(tab.locator("#result_list thead")).to_contain_text("Ultimo test riuscito")
+    shot(tab, "admin-accounts", size)
+    tab.goto(f"{live_server.url}/admin/messages_app/mailaccount/{account.pk}/change/")
+    expect(tab.locator("input[name=password][type=password]")).to_have_value("")
+    expect(tab.locator("#content")).to_contain_text("Lascia vuoto per mantenere la password attuale.")
+    shot(tab, "admin-account-change", size, full_page=True)
+
+
+def log_in_admin(tab, live_server) -> None:
+    tab.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    tab.fill("input[name=username]", "boss")
+    tab.fill("input[name=password]", "boss-pass-1")
+    tab.click("input[type=submit], button[type=submit]")
+    tab.wait_for_url(f"{live_server.url}/admin/")
