@@ -6,6 +6,10 @@ from messages_app.enums import AuthMethod
 from messages_app.models import CompanyServer, MailAccount
 from messages_app.services.accounts import mail_account_save
 
+# The brand, not "Django administration" (the CRM that embeds Postino may set its own).
+admin.site.site_header = _("Postino administration")
+admin.site.site_title = _("Postino administration")
+
 
 @admin.register(CompanyServer)
 class CompanyServerAdmin(admin.ModelAdmin):
@@ -15,7 +19,7 @@ class CompanyServerAdmin(admin.ModelAdmin):
 class MailAccountAdminForm(forms.ModelForm):
     """Passwords are write-only: typed here, encrypted through the model's setters, never shown."""
 
-    password = forms.CharField(label=_("password"), required=False, strip=False,
+    password = forms.CharField(label=_("Password"), required=False, strip=False,
                                widget=forms.PasswordInput(render_value=False),
                                help_text=_("Leave empty to keep the current password."))
     smtp_password = forms.CharField(label=_("SMTP password"), required=False, strip=False,
@@ -57,4 +61,4 @@ class MailAccountAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("last test"))
     def last_test(self, account: MailAccount) -> str:
-        return account.last_test_text
+        return account.last_test_text or None  # None shows the admin's "-"

@@ -3,6 +3,8 @@ servers read-only, a preset asks only for what the user must type (servers under
 folder role taken from another folder is said before saving, and a server with Courier's "INBOX."
 namespace shows plain folder names. Screenshots of each screen land in test-artifacts/."""
 
+import threading
+
 import pytest
 from playwright.sync_api import expect
 
@@ -13,6 +15,7 @@ from tests.e2e.conftest import ARTIFACTS, TIMEOUT_MS, log_in
 from tests.messages_app.sync.mailgen import make_message
 from tests.messages_app.sync.test_namespace_prefix import COURIER_NAMESPACE
 from tests.servers.fixtures import new_mail_user
+from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -130,6 +133,7 @@ def test_the_admin_account_form_in_italian_with_a_write_only_password(live_serve
     log_in_admin(tab, live_server)
     tab.goto(f"{live_server.url}/admin/messages_app/mailaccount/")
     expect(tab.locator("#content h1")).to_contain_text("account di posta")
+    expect(tab.locator("#site-name")).to_contain_text("Amministrazione di Postino")
     expect(tab.locator("#result_list thead")).to_contain_text("Proprietario")
     expect(tab.locator("#result_list thead")).to_contain_text("Ultimo test riuscito")
     shot(tab, "admin-accounts", size)
@@ -145,3 +149,29 @@ def log_in_admin(tab, live_server) -> None:
     tab.fill("input[name=password]", "boss-pass-1")
     tab.click("input[type=submit], button[type=submit]")
     tab.wait_for_url(f"{live_server.url}/admin/")
+
+
+def test_a_saved_connection_test_reads_in_the_users_language(live_server, tab, size, owner, mail_user):
+    from django.utils import translation
+
+    from messages_app.services.connection_test import connection_report_store, connection_test_run
+
+    account = account_on(owner, mail_user)
+    account.smtp_port = free_port()
+    def run_in_italian():  # in a thread: aiosmtplib's event loop may not nest in Playwright's
+        with translation.override("it"):
+            connection_report_store(account=account, report=connection_test_run(account=account,
+                                                                                rate_limited=False))
+
+    worker = threading.Thread(target=run_in_italian)
+    worker.start()
+    worker.join()
+    owner.language = "en"
+    owner.save()
+    log_in(tab, live_server, "owner", "owner-pass-1")
+    tab.goto(f"{live_server.url}/messages/settings/accounts/")
+    result = tab.locator(".test-result").first
+    expect(result).to_contain_text("IMAP: login succeeded")
+    expect(result).to_contain_text(f"refused the connection on port {account.smtp_port}")
+    expect(result).not_to_contain_text("accesso")
+    shot(tab, "account-list-english", size, full_page=True)
