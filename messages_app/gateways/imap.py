@@ -220,9 +220,15 @@ class ImapConnection:
         none or the server has no NAMESPACE; asked once per connection."""
         if self._personal_prefix is None:
             prefix = ""
+            personal = ()
             if self.has("NAMESPACE"):
-                with self._errors():
-                    personal = self._client.namespace().personal or ()
+                try:
+                    with self._errors():
+                        personal = self._client.namespace().personal or ()
+                except ConnectionDropped:
+                    raise
+                except MailError:  # a NAMESPACE the server fumbles only costs the prettier names
+                    personal = ()
                 if personal:
                     prefix = personal[0][0] or ""
                     prefix = prefix.decode() if isinstance(prefix, bytes) else str(prefix)

@@ -62,3 +62,12 @@ def test_the_mailbox_page_never_shows_the_prefix(prefixed_account, owner_client)
     assert "Progetti › 2026" in page
     assert "INBOX." not in page
     assert "Vuota" not in page  # a non-selectable folder with nothing below it is not listed
+
+
+def test_without_special_use_the_roles_come_from_the_names_after_the_prefix():
+    from messages_app.sync.roles import assign_roles
+
+    listing = [("INBOX", ".", ()), ("INBOX.Archivio.Sent", ".", ()), ("INBOX.Sent", ".", ()),
+               ("INBOX.Cestino", ".", ()), ("INBOX.Bozze", ".", ())]
+    roles = {name: role for name, (role, _source) in assign_roles(listing, {}).items()}
+    assert roles == {"INBOX": "inbox", "INBOX.Sent": "sent", "INBOX.Cestino": "trash", "INBOX.Bozze": "drafts"}
