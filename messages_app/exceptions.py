@@ -137,6 +137,15 @@ class ConnectionDropped(MailError):
             "host": self.host, "detail": self.detail}
 
 
+class NoGreeting(ConnectionDropped):
+    """The server accepted the connection and closed it before its greeting: usually a port that
+    expects TLS from the first byte, or a server that turns the client away."""
+
+    def user_message(self) -> str:
+        return _("%(host)s closed the connection on port %(port)s before greeting: check the port and the "
+                 "security setting (SSL/TLS or STARTTLS).") % {"host": self.host, "port": self.port}
+
+
 class RateLimited(MailError):
     permanent = False  # the hour passes
 
@@ -204,14 +213,26 @@ def message_for(exc: MailError, user) -> str:
     staff only: echoed to anyone, it makes Postino a probe that tells which service listens where."""
     if getattr(user, "is_staff", False):
         return exc.user_message()
-    if isinstance(exc, MissingCapability):
-        return exc.user_message()
+    kind = withheld_kind(exc)
+    return withheld_message(kind, exc.host, exc.port) if kind else exc.user_message()
+
+
+def withheld_kind(exc: MailError) -> str:
+    """Which words replace the server's own for non-staff users ("" when there is nothing to hide)."""
+    if isinstance(exc, (MissingCapability, NoGreeting)):
+        return ""  # our own words, not the server's
     if isinstance(exc, (ProtocolError, SmtpRefused)) or type(exc) is MailError:
-        return _("The server at %(host)s:%(port)s answered, but not as a mail server should: check the port "
-                 "and the security setting.") % {"host": exc.host, "port": exc.port or "-"}
+        return "odd"
     if isinstance(exc, ConnectionDropped):
-        return _("The connection to %(host)s was interrupted.") % {"host": exc.host}
-    return exc.user_message()
+        return "interrupted"
+    return ""
+
+
+def withheld_message(kind: str, host: str, port) -> str:
+    if kind == "interrupted":
+        return _("The connection to %(host)s was interrupted.") % {"host": host}
+    return _("The server at %(host)s:%(port)s answered, but not as a mail server should: check the port "
+             "and the security setting.") % {"host": host, "port": port or "-"}
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -155,6 +155,7 @@ class ImapConnection:
         self.capabilities = {c.decode().upper() for c in client.capabilities()}
         self.selected: str | None = None
         self.qresync_enabled = False
+        self._personal_prefix: str | None = None
 
     # -- session --------------------------------------------------------------------------
     def __enter__(self) -> "ImapConnection":
@@ -244,6 +245,26 @@ class ImapConnection:
         statuses = _parse_status_lines(status_lines, host=self.config.endpoint.host)
         return [FolderInfo(name=name, delimiter=delimiter, flags=flags, status=statuses.get(name))
                 for flags, delimiter, name in _parse_list_lines(list_lines, host=self.config.endpoint.host)]
+
+    def personal_prefix(self) -> str:
+        """The prefix NAMESPACE gives the personal folders ("INBOX." on Courier), "" when there is
+        none or the server has no NAMESPACE; asked once per connection."""
+        if self._personal_prefix is None:
+            prefix = ""
+            personal = ()
+            if self.has("NAMESPACE"):
+                try:
+                    with self._errors():
+                        personal = self._client.namespace().personal or ()
+                except ConnectionDropped:
+                    raise
+                except MailError:  # a NAMESPACE the server fumbles only costs the prettier names
+                    personal = ()
+                if personal:
+                    prefix = personal[0][0] or ""
+                    prefix = prefix.decode() if isinstance(prefix, bytes) else str(prefix)
+            self._personal_prefix = prefix
+        return self._personal_prefix
 
     def folder_status(self, name: str) -> dict:
         if name == self.selected:

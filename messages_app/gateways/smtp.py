@@ -23,6 +23,7 @@ from messages_app.exceptions import (
     ConnectTimeout,
     DataRefused,
     MailError,
+    NoGreeting,
     PasswordNotEncodable,
     ProtocolError,
     RecipientRefused,
@@ -224,6 +225,10 @@ def _translated(run, host: str, port: int):
             raise TlsError(text.split("[SSL", 1)[1].split("]", 1)[-1].strip(), host=host, port=port) from None
         if isinstance(exc, aiosmtplib.SMTPConnectTimeoutError | aiosmtplib.SMTPTimeoutError):
             raise ConnectTimeout(str(exc), host=host, port=port) from None
+        if isinstance(exc, aiosmtplib.SMTPConnectError) and isinstance(
+                exc.__cause__, aiosmtplib.SMTPServerDisconnected):
+            # aiosmtplib's own text is English and may name "port None": say it in words.
+            raise NoGreeting(str(exc.__cause__), host=host, port=port) from None
         if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
             raise ConnectionDropped(str(exc), host=host, port=port) from None
         if "STARTTLS" in str(exc) or "AUTH" in str(exc).upper():

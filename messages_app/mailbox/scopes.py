@@ -75,7 +75,7 @@ def folder_path_label(folder: Folder) -> str:
     Progetti"; a role folder is just its role's name."""
     if folder.role:
         return role_label(folder.role)
-    parts = folder.name.split(folder.delimiter) if folder.delimiter else [folder.name]
+    parts = folder.path_parts
     if len(parts) > 1 and parts[0].upper() == "INBOX":
         parts[0] = role_label(FolderRole.INBOX)
     return " › ".join(parts)

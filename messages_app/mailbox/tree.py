@@ -49,14 +49,25 @@ def unread_by_folder(user) -> dict[int, int]:
 def _ordered(folders: list[Folder]) -> list[Folder]:
     """Role folders first in the vtenext order (Entrata, Bozze, Inviata, Spam, Cestino), then the
     rest by path; subfolders right under their parent."""
-    roles = {f.name: UNIFIED_ROLES.index(f.role) for f in folders if f.role in UNIFIED_ROLES}
+    roles = {f.path: UNIFIED_ROLES.index(f.role) for f in folders if f.role in UNIFIED_ROLES}
 
     def key(folder: Folder) -> tuple:
-        path = folder.name.split(folder.delimiter) if folder.delimiter else [folder.name]
+        path = folder.path_parts
         top = path[0]
         return (roles.get(top, len(UNIFIED_ROLES)), [part.lower() for part in path])
 
     return sorted(folders, key=key)
+
+
+def _without_empty_parents(folders: list[Folder]) -> list[Folder]:
+    """A non-selectable folder is only a parent: shown while something below it can be opened."""
+    parents = {f.parent_name for f in folders if f.is_selectable}
+    while True:
+        more = {f.parent_name for f in folders if f.name in parents and f.parent_name not in parents}
+        if not more - {""}:
+            break
+        parents |= more
+    return [f for f in folders if f.is_selectable or f.name in parents]
 
 
 def folder_tree(user, *, merged: bool) -> FolderTree:
@@ -74,7 +85,7 @@ def folder_tree(user, *, merged: bool) -> FolderTree:
                          special_unread.get(name, 0)) for name in SPECIALS]
     accounts = []
     for account in own_accounts(user):
-        own = _ordered([f for f in folders if f.account_id == account.pk])
+        own = _without_empty_parents(_ordered([f for f in folders if f.account_id == account.pk]))
         accounts.append(AccountTree(account, [
             TreeEntry(f"folder:{f.pk}", folder_label(f) if f.depth == 0 or f.role else f.display_name,
                       "messages_app:folder", f.pk, unread.get(f.pk, 0), depth=f.depth,

@@ -40,7 +40,8 @@ class CompanyServer(models.Model):
 
 
 class MailAccount(models.Model):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_accounts")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_accounts",
+                              verbose_name=_("owner"))
     preset = models.CharField(_("account type"), max_length=20, choices=Preset.choices, default=Preset.CUSTOM)
     company_server = models.ForeignKey(CompanyServer, null=True, blank=True, on_delete=models.SET_NULL,
                                        verbose_name=_("company server"))
@@ -73,23 +74,28 @@ class MailAccount(models.Model):
     is_primary = models.BooleanField(_("primary"), default=False)
     is_shared_sender = models.BooleanField(_("shared sender"), default=False)
 
-    last_test_ok = models.BooleanField(null=True, editable=False)
-    last_test_message = models.TextField(blank=True, editable=False)
-    last_tested_at = models.DateTimeField(null=True, editable=False)
+    last_test_ok = models.BooleanField(_("last test ok"), null=True, editable=False)
+    # The sentence rows tested before results were codes kept.
+    last_test_message = models.TextField(_("last test message"), blank=True, editable=False)
+    # The last test as codes (connection_results.py), rendered in the reader's language.
+    last_test_result = models.JSONField(_("last test result"), default=dict, blank=True, editable=False)
+    last_tested_at = models.DateTimeField(_("last tested at"), null=True, editable=False)
     # Set when the server refused our credentials: syncing stops until the user fixes them.
-    auth_failed = models.BooleanField(default=False, editable=False)
-    sync_error = models.TextField(blank=True, editable=False)
+    auth_failed = models.BooleanField(_("password refused"), default=False, editable=False)
+    sync_error = models.TextField(_("sync error"), blank=True, editable=False)
     # Set when a pass failed permanently (a host the owner may not reach, a broken server): the
     # fingerprint of the settings it failed with. Beat stops queueing the account until the
     # settings differ from it (see sync_settings_fingerprint).
     sync_stopped_for = models.CharField(max_length=64, blank=True, editable=False)
     # Folders the server lists beyond MAIL_MAX_FOLDERS at the last pass (not mirrored).
     folders_skipped = models.PositiveIntegerField(default=0, editable=False)
-    initial_sync_done = models.BooleanField(default=False, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    initial_sync_done = models.BooleanField(_("first sync done"), default=False, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-is_primary", "email", "id"]
+        verbose_name = _("mail account")
+        verbose_name_plural = _("mail accounts")
         constraints = [
             models.UniqueConstraint(fields=["owner"], condition=Q(is_primary=True),
                                     name="one_primary_account_per_user"),
@@ -110,6 +116,13 @@ class MailAccount(models.Model):
     def sync_stopped(self) -> bool:
         """A permanent failure stopped syncing and the settings have not changed since."""
         return bool(self.sync_stopped_for) and self.sync_stopped_for == self.sync_settings_fingerprint()
+
+    @property
+    def last_test_text(self) -> str:
+        """The last connection test in the reader's language (older rows kept a sentence)."""
+        from messages_app.connection_results import result_text  # the model layer stays import-light
+
+        return result_text(self.last_test_result) if self.last_test_result else self.last_test_message
 
     # Secrets: plaintext only passes through these accessors, never stored or rendered.
     def _bind(self, field: str) -> str:

@@ -21,6 +21,9 @@ class Folder(models.Model):
     role = models.CharField(max_length=10, choices=FolderRole.choices, blank=True)
     role_source = models.CharField(max_length=12, choices=RoleSource.choices, blank=True)
     is_selectable = models.BooleanField(default=True)
+    # What the server's personal NAMESPACE puts in front of every name ("INBOX." on Courier):
+    # never shown, as in Thunderbird; `name` stays the key.
+    namespace_prefix = models.CharField(max_length=64, blank=True)
 
     # Sync cursor: moved in the same transaction as the message rows it describes.
     uidvalidity = models.BigIntegerField(null=True)
@@ -51,17 +54,28 @@ class Folder(models.Model):
         return self.name
 
     @property
-    def display_name(self) -> str:
-        if self.delimiter and self.delimiter in self.name:
-            return self.name.rsplit(self.delimiter, 1)[1]
+    def path(self) -> str:
+        """The name as the user sees it: without the namespace prefix ("INBOX.Sent" -> "Sent")."""
+        prefix = self.namespace_prefix
+        if prefix and self.name.startswith(prefix) and len(self.name) > len(prefix):
+            return self.name[len(prefix):]
         return self.name
 
     @property
+    def path_parts(self) -> list[str]:
+        return self.path.split(self.delimiter) if self.delimiter else [self.path]
+
+    @property
+    def display_name(self) -> str:
+        return self.path_parts[-1]
+
+    @property
     def depth(self) -> int:
-        return self.name.count(self.delimiter) if self.delimiter else 0
+        return len(self.path_parts) - 1
 
     @property
     def parent_name(self) -> str:
-        if self.delimiter and self.delimiter in self.name:
+        """The parent's server name ("" at the top, the namespace prefix not counting as one)."""
+        if len(self.path_parts) > 1:
             return self.name.rsplit(self.delimiter, 1)[0]
         return ""

@@ -56,8 +56,10 @@ def reconcile_folders(account: MailAccount, conn: ImapConnection, infos: list[Fo
             if name == folder.name:
                 user_roles[role] = new_name
     roles = assign_roles([(i.name, i.delimiter, i.flags) for i in infos], user_roles)
+    prefix = conn.personal_prefix()
 
     wanted = {info.name: {"delimiter": info.delimiter or "", "flags": list(info.flags),
+                          "namespace_prefix": prefix if info.name.startswith(prefix) else "",
                           "role": roles.get(info.name, ("", ""))[0], "role_source": roles.get(info.name, ("", ""))[1],
                           "is_selectable": info.selectable} for info in infos}
     unchanged = not gone and not new and all(

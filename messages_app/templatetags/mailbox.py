@@ -59,6 +59,12 @@ def folder_path(folder) -> str:
 
 
 @register.filter
+def folder_name_path(folder) -> str:
+    """The folder's own path without the namespace prefix ("Progetti › 2026"), for choosing roles."""
+    return " › ".join(folder.path_parts)
+
+
+@register.filter
 def address(pair):
     """["Mario Rossi", "mario@x.it"] -> 'Mario Rossi <mario@x.it>' (escaped by the template)."""
     if not pair:

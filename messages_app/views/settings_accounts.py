@@ -11,8 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from messages_app.enums import Preset
 from messages_app.exceptions import MailError, RateLimited
-from messages_app.forms import MailAccountForm
-from messages_app.models import MailAccount
+from messages_app.forms import COMPANY_PREFIX, MailAccountForm
+from messages_app.models import CompanyServer, MailAccount
 from messages_app.presets import PRESETS
 from messages_app.selectors import mail_account_get, mail_accounts_of
 from messages_app.services.accounts import (
@@ -33,14 +33,18 @@ def account_list(request):
     })
 
 
+def _servers(source) -> dict:
+    return {"imap_host": source.imap_host, "imap_port": source.imap_port, "imap_security": source.imap_security,
+            "smtp_host": source.smtp_host, "smtp_port": source.smtp_port, "smtp_security": source.smtp_security}
+
+
 def _preset_data() -> dict:
-    """Server defaults per preset, for the form's script to fill the fields as the user picks."""
-    return {
-        key: {"imap_host": p.imap_host, "imap_port": p.imap_port, "imap_security": p.imap_security,
-              "smtp_host": p.smtp_host, "smtp_port": p.smtp_port, "smtp_security": p.smtp_security,
-              "notice": str(p.notice)}
-        for key, p in PRESETS.items()
-    }
+    """Server defaults per preset and company server, for the form's script: it fills the server
+    fields (read-only, the save applies them anyway) as the user picks."""
+    data = {key: {**_servers(p), "notice": str(p.notice)} for key, p in PRESETS.items()}
+    data.update({f"{COMPANY_PREFIX}{server.pk}": {**_servers(server), "notice": ""}
+                 for server in CompanyServer.objects.filter(is_active=True)})
+    return data
 
 
 # The form data, the typed passwords and the stashed ones stay off DEBUG error pages.

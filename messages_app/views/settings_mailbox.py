@@ -58,17 +58,35 @@ def folder_roles(request):
     return render(request, "messages_app/settings/folders.html", {"accounts": accounts})
 
 
+def _chosen_twice(choices: dict[str, int | None]) -> tuple[int, list[str]] | None:
+    by_folder: dict[int, list[str]] = {}
+    for role, folder in choices.items():
+        if folder is not None:
+            by_folder.setdefault(folder, []).append(role)
+    return next(((folder, roles) for folder, roles in by_folder.items() if len(roles) > 1), None)
+
+
 @login_required
 @require_POST
 def folder_roles_save(request, pk: int):
     account = mail_account_get(request.user, pk)
     folders = {f.pk: f for f in account.folders.all()}
     current = {f.role: f.pk for f in folders.values() if f.role}
+    choices = {}
     for role in UNIFIED_ROLES:
         value = request.POST.get(role, "")
-        chosen = int(value) if value.isdigit() else None
-        if chosen is not None and chosen not in folders:
+        choices[role] = int(value) if value.isdigit() else None
+        if choices[role] is not None and choices[role] not in folders:
             raise Http404  # another account's folder, or no folder at all
+    twice = _chosen_twice(choices)
+    if twice:  # without the page's script, nothing warned before saving: refuse in words
+        folder, roles = twice
+        messages.error(request, _("%(folder)s was chosen for both %(first)s and %(second)s: a folder plays one "
+                                  "role. Nothing was saved.") % {
+            "folder": " › ".join(folders[folder].path_parts), "first": role_label(roles[0]),
+            "second": role_label(roles[1])})
+        return redirect("messages_app:settings_folders")
+    for role, chosen in choices.items():
         if chosen != current.get(role):
             folder_role_set(account=account, role=role, folder=folders.get(chosen) if chosen else None)
     messages.success(request, _("Folder roles of %(account)s saved.") % {"account": account.email})

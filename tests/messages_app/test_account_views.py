@@ -255,3 +255,18 @@ def test_the_kept_password_expires_after_a_few_minutes(owner_client, owner, mail
     assert response.status_code == 200
     assert "password" in response.context["form"].errors
     assert not MailAccount.objects.filter(owner=owner).exists()
+
+
+def test_a_company_servers_hosts_reach_the_form_and_a_preset_keeps_its_servers_folded(owner_client, owner):
+    import json
+
+    from messages_app.models import CompanyServer
+
+    server = CompanyServer.objects.create(name="Sede", imap_host="imap.sede.test", smtp_host="smtp.sede.test")
+    page = owner_client.get(reverse("messages_app:account_create")).content.decode()
+    data = json.loads(page.split('<script id="preset-data" type="application/json">', 1)[1].split("</script>", 1)[0])
+    assert data[f"company:{server.pk}"]["imap_host"] == "imap.sede.test"
+    assert data[f"company:{server.pk}"]["smtp_host"] == "smtp.sede.test"
+    assert '<details class="advanced" id="advanced-servers" open>' in page  # Custom: typed by the user
+    edit = owner_client.post(reverse("messages_app:account_create"), {"kind": "gmail", "username": ""})
+    assert '<details class="advanced" id="advanced-servers" open>' in edit.content.decode()  # errors show

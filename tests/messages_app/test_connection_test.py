@@ -12,6 +12,13 @@ from messages_app.services.connection_test import connection_test_run
 from tests.servers.ports import free_port
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """A report renders in the language active when it is read, not when it ran: these read in English."""
+    with translation.override("en"):
+        yield
+
+
 def unsaved(owner, mail_user, **overrides):
     fields = {
         "owner": owner, "preset": "custom", "username": mail_user.login,
@@ -90,7 +97,7 @@ def test_it_says_when_tls_is_spoken_to_a_plain_port(owner, mail_user):
 def test_messages_follow_the_users_language(owner, mail_user):
     with translation.override("it"):
         report = connection_test_run(account=unsaved(owner, mail_user, password="wrong"))
-    assert "Password rifiutata dal server" in report.imap_message
+        assert "Password rifiutata dal server" in report.imap_message
 
 
 def test_a_regular_user_may_not_point_an_account_at_loopback(settings, owner, mail_user):

@@ -22,8 +22,9 @@ def test_the_debug_error_page_shows_no_mail_password(settings, owner, mail_user,
     if where == "connection test":
         monkeypatch.setattr("messages_app.views.settings_accounts.connection_test_run", crash)
     else:
-        monkeypatch.setattr(connection_test, "_check_imap", lambda account: (True, ""))
-        monkeypatch.setattr(connection_test, "_check_smtp", lambda account: (True, ""))
+        passed = {"ok": True, "code": "login_ok"}
+        monkeypatch.setattr(connection_test, "_check_imap", lambda account: passed)
+        monkeypatch.setattr(connection_test, "_check_smtp", lambda account: passed)
         monkeypatch.setattr("messages_app.services.accounts.MailAccount.save", lambda *a, **k: crash())
     client = Client(raise_request_exception=False)
     client.force_login(owner)

@@ -68,3 +68,24 @@ def test_each_user_has_their_own_layout(owner_client, colleague_client, owner, c
     assert not MailPreferences.objects.filter(user=colleague).exists()
     page = colleague_client.get(reverse("messages_app:settings_layout")).content.decode()
     assert 'name="threaded" id="id_threaded" checked' not in page
+
+
+def test_one_folder_chosen_for_two_roles_is_refused_in_words_and_nothing_changes(owner_client, mailbox):
+    account = mailbox.account
+    folders = {f.name: f.pk for f in Folder.objects.filter(account=account)}
+    before = dict(Folder.objects.filter(account=account).exclude(role="").values_list("role", "name"))
+    data = {"inbox": folders["INBOX"], "drafts": folders["Drafts"], "sent": folders["Sent"],
+            "spam": folders["Trash"], "trash": folders["Trash"]}
+    url = reverse("messages_app:settings_folders_save", args=[account.pk])
+    page = owner_client.post(url, data, follow=True).content.decode()
+    assert "Trash è stata scelta sia per Spam sia per Cestino" in page
+    assert dict(Folder.objects.filter(account=account).exclude(role="").values_list("role", "name")) == before
+
+
+def test_the_role_choices_name_folders_without_the_namespace_prefix(owner_client, mailbox):
+    Folder.objects.filter(account=mailbox.account).update(namespace_prefix="")
+    folder = Folder.objects.create(account=mailbox.account, name="INBOX.Progetti", delimiter=".",
+                                   namespace_prefix="INBOX.")
+    page = owner_client.get(reverse("messages_app:settings_folders")).content.decode()
+    assert f'<option value="{folder.pk}">Progetti</option>' in page
+    assert 'id="role-conflict-text"' in page
