@@ -3,9 +3,6 @@ the private-address rule covers exactly its own host, port and security; any oth
 types on that host goes through the address rules; a service's raw banner is never shown to a
 non-staff user."""
 
-import socket
-import threading
-
 import pytest
 from django.utils import translation
 
@@ -13,6 +10,7 @@ from messages_app.exceptions import HostNotAllowed
 from messages_app.models import CompanyServer, MailAccount
 from messages_app.services.connection_test import connection_test_run
 from messages_app.services.connections import imap_connect, smtp_connect
+from tests.servers.raw_tcp import raw_tcp_server
 
 BANNER = "SSH-2.0-OpenSSH_9.6 secret-build-42"
 
@@ -20,22 +18,8 @@ BANNER = "SSH-2.0-OpenSSH_9.6 secret-build-42"
 @pytest.fixture
 def banner_port():
     """Another service on the company host: it greets with its banner and hangs up."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def serve():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                sock, _ = listener.accept()
-            except OSError:
-                continue
-            with sock:
-                sock.sendall(BANNER.encode() + b"\r\n")
-    threading.Thread(target=serve, daemon=True).start()
-    yield listener.getsockname()[1]
-    stop.set()
-    listener.close()
+    with raw_tcp_server(lambda sock: sock.sendall(BANNER.encode() + b"\r\n")) as port:
+        yield port
 
 
 @pytest.fixture

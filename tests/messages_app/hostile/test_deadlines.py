@@ -3,7 +3,6 @@ the per-read timeout, but cannot hold a connection test past MAIL_CONNECTION_TES
 literal above MAIL_MAX_LITERAL_BYTES is refused before it is read; Celery has time limits."""
 
 import socket
-import threading
 import time
 
 import pytest
@@ -15,6 +14,7 @@ from messages_app.models import MailAccount
 from messages_app.services.connection_test import connection_test_run
 from messages_app.services.connections import imap_connect
 from tests.servers.fake_imap import FakeImap, fake_account
+from tests.servers.raw_tcp import raw_tcp_server
 
 
 def drip(sock: socket.socket) -> None:
@@ -26,29 +26,8 @@ def drip(sock: socket.socket) -> None:
 @pytest.fixture
 def dripping_port():
     """Greets one byte a second, for a minute: IMAP and SMTP clients alike wait for a line."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def serve():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                sock, _ = listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=lambda s=sock: _drip_quietly(s), daemon=True).start()
-    threading.Thread(target=serve, daemon=True).start()
-    yield listener.getsockname()[1]
-    stop.set()
-    listener.close()
-
-
-def _drip_quietly(sock):
-    try:
-        with sock:
-            drip(sock)
-    except OSError:
-        pass
+    with raw_tcp_server(drip) as port:
+        yield port
 
 
 def test_a_dripping_server_cannot_hold_a_connection_test(settings, owner, dripping_port):
