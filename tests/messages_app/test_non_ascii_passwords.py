@@ -62,9 +62,9 @@ def test_a_server_without_auth_plain_refuses_in_words(owner, login_only_dovecot,
     with pytest.raises(PasswordNotEncodable) as refused:
         imap_connect(account)
     assert refused.value.permanent
-    with translation.override("en"):
-        report = connection_test_run(account=account, rate_limited=False)
-    assert not report.imap_ok and NOT_ACCEPTED in report.imap_message
+    report = connection_test_run(account=account, rate_limited=False)
+    with translation.override("en"):  # a report speaks the language it is read in
+        assert not report.imap_ok and NOT_ACCEPTED in report.imap_message
 
 
 def test_the_account_form_saves_a_non_ascii_password(owner_client, owner, accented_user):
