@@ -40,7 +40,8 @@ MAIL_UNDO_SEND_SECONDS = env_int("MAIL_UNDO_SEND_SECONDS", 10, minimum=0)  # aft
 MAIL_MAX_ATTACHMENT_MB = env_int("MAIL_MAX_ATTACHMENT_MB", 25, minimum=1)  # attachments of one message, in total
 # Overall deadlines (seconds): MAIL_CONNECT_TIMEOUT is per read, and a server sending a byte every
 # few seconds never trips it. A connection test must end well before the web worker's timeout.
-MAIL_CONNECTION_TEST_SECONDS = env_int("MAIL_CONNECTION_TEST_SECONDS", 20, minimum=1)
+# Per server: IMAP and SMTP together stay under gunicorn's 30 s worker timeout.
+MAIL_CONNECTION_TEST_SECONDS = env_int("MAIL_CONNECTION_TEST_SECONDS", 12, minimum=1)
 MAIL_SYNC_PASS_SECONDS = env_int("MAIL_SYNC_PASS_SECONDS", 1800, minimum=10)
 MAIL_MAX_LITERAL_BYTES = env_int("MAIL_MAX_LITERAL_BYTES", 64 * 1024 * 1024, minimum=1024)  # one message, refused above
 MAIL_MAX_FOLDERS = env_int("MAIL_MAX_FOLDERS", 1000, minimum=1)  # folders mirrored per account; the rest are skipped
