@@ -23,11 +23,14 @@ lock: $(STAMP)
 run: $(STAMP)
 	./scripts/run-embedded
 
+# Two workers (pytest-xdist): each starts its own servers on free ports and has its own test database.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
 	./scripts/ensure-system-packages
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
