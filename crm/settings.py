@@ -29,6 +29,20 @@ MAIL_ENCRYPTION_KEYS = env_list("MAIL_ENCRYPTION_KEYS") or [
 MAIL_ALLOW_PRIVATE_HOSTS = env_bool("MAIL_ALLOW_PRIVATE_HOSTS", False)
 MAIL_CONNECT_TIMEOUT = env_int("MAIL_CONNECT_TIMEOUT", 15, minimum=1)
 MAIL_TLS_CA_FILE = env_str("MAIL_TLS_CA_FILE")  # extra CA bundle for company servers with a private CA
+
+# OAuth2 sign-in (messages_app/oauth/): client ids and secrets come from the environment, never
+# from users; a provider without both is not offered. The endpoints default to Google's and
+# Microsoft's and can be overridden (tests, sovereign clouds such as login.microsoftonline.us).
+OAUTH_GOOGLE_CLIENT_ID = env_str("OAUTH_GOOGLE_CLIENT_ID")
+OAUTH_GOOGLE_CLIENT_SECRET = env_str("OAUTH_GOOGLE_CLIENT_SECRET")
+OAUTH_GOOGLE_AUTH_URI = env_str("OAUTH_GOOGLE_AUTH_URI", "https://accounts.google.com/o/oauth2/auth")
+OAUTH_GOOGLE_TOKEN_URI = env_str("OAUTH_GOOGLE_TOKEN_URI", "https://oauth2.googleapis.com/token")
+OAUTH_MICROSOFT_CLIENT_ID = env_str("OAUTH_MICROSOFT_CLIENT_ID")
+OAUTH_MICROSOFT_CLIENT_SECRET = env_str("OAUTH_MICROSOFT_CLIENT_SECRET")
+OAUTH_MICROSOFT_AUTHORITY = env_str("OAUTH_MICROSOFT_AUTHORITY", "https://login.microsoftonline.com/common")
+OAUTH_CA_FILE = env_str("OAUTH_CA_FILE")  # CA bundle for an identity provider with a private CA
+# An access token this close to its expiry is refreshed before use.
+OAUTH_REFRESH_MARGIN_SECONDS = env_int("OAUTH_REFRESH_MARGIN_SECONDS", 300, minimum=0)
 MAIL_CONNECTION_TESTS_PER_HOUR = env_int("MAIL_CONNECTION_TESTS_PER_HOUR", 30, minimum=1)
 MAIL_SYNC_INTERVAL_SECONDS = env_int("MAIL_SYNC_INTERVAL_SECONDS", 120, minimum=10)
 MAIL_SYNC_ON_SAVE = env_bool("MAIL_SYNC_ON_SAVE", True)  # queue the first sync when an account is saved
