@@ -88,3 +88,32 @@ def test_the_form_shows_connect_buttons_only_for_configured_providers(settings, 
     with translation.override("it"):
         page = owner_client.get(reverse("messages_app:account_create")).content.decode()
     assert "Connetti con Google" in page and "Connetti con Microsoft" not in page
+
+
+def test_the_admin_says_which_providers_are_configured(settings, oauth_settings, client, staff):
+    settings.OAUTH_MICROSOFT_CLIENT_ID = ""
+    staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    with translation.override("en"):
+        page = client.get("/admin/messages_app/mailaccount/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "OAuth2 with Google: configured." in page or "OAuth2 con Google: configurato." in page
+    assert "OAUTH_MICROSOFT_CLIENT_ID" in page
+
+
+def test_each_account_type_offers_its_provider(oauth_settings):
+    from messages_app.oauth.providers import providers_for_kind
+
+    assert providers_for_kind("gmail") == ["google"]
+    assert providers_for_kind("office365") == ["microsoft"]  # the standard preset, not a custom account
+    assert providers_for_kind("custom") == ["google", "microsoft"]
+    assert providers_for_kind("company:3") == ["google", "microsoft"]
+    assert providers_for_kind("yahoo") == [] and providers_for_kind("pec_aruba") == []
+
+
+def test_oauth2_without_signing_in_is_not_saved(oauth_settings, owner_client, owner, oauth_mail_user):
+    from tests.messages_app.oauth.conftest import form_fields
+
+    response = owner_client.post(reverse("messages_app:account_create"), form_fields(oauth_mail_user))
+    assert response.status_code == 200 and "auth_method" in response.context["form"].errors
+    assert not MailAccount.objects.filter(owner=owner).exists()
