@@ -54,8 +54,10 @@ def test_oauthbearer_where_the_server_offers_only_that(oauth_settings, oauth_pro
     assert "method=OAUTHBEARER" in dovecot.log_path.read_text()
 
 
-def test_a_token_near_expiry_is_refreshed_before_use(oauth_settings, oauth_provider, owner, oauth_mail_user):
-    account = oauth_account_on(owner, oauth_mail_user, oauth_provider, expires_in=60)  # margin: 300 s
+@pytest.mark.parametrize("provider", ["google", "microsoft"])
+def test_a_token_near_expiry_is_refreshed_before_use(provider, oauth_settings, oauth_provider, owner,
+                                                     oauth_mail_user):
+    account = oauth_account_on(owner, oauth_mail_user, oauth_provider, provider=provider, expires_in=60)  # margin 300
     old = account.get_oauth_tokens()
     before = oauth_provider.refresh_grants
 
@@ -69,9 +71,10 @@ def test_a_token_near_expiry_is_refreshed_before_use(oauth_settings, oauth_provi
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("provider", ["microsoft", "google"])
 def test_two_workers_refreshing_at_once_both_succeed_with_exactly_one_refresh(
-        oauth_settings, oauth_provider, owner, oauth_mail_user):
-    account = oauth_account_on(owner, oauth_mail_user, oauth_provider, expires_in=0)
+        provider, oauth_settings, oauth_provider, owner, oauth_mail_user):
+    account = oauth_account_on(owner, oauth_mail_user, oauth_provider, provider=provider, expires_in=0)
     before = oauth_provider.refresh_grants
     attempts_before = len(oauth_provider.refresh_attempts)
     oauth_provider.refresh_delay = 0.5  # both workers are waiting while the first refresh runs
