@@ -12,6 +12,7 @@ import time
 
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
+from django.views.decorators.debug import sensitive_variables
 
 from messages_app.gateways import oauth as oauth_gateway
 from messages_app.oauth.providers import provider_config
@@ -41,6 +42,7 @@ def flow_start(request, *, provider: str, pending: dict, login_hint: str = "") -
     return start.url
 
 
+@sensitive_variables()
 def flow_finish(request, *, provider: str) -> tuple[oauth_gateway.TokenSet, dict]:
     """(the tokens, the pending settings) for the provider's redirect in `request`."""
     flow = request.session.pop(SESSION_KEY, None)

@@ -21,6 +21,7 @@ import time
 
 from django.conf import settings
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from messages_app.exceptions import MailError, ReauthRequired
 from messages_app.gateways import oauth as oauth_gateway
@@ -42,6 +43,7 @@ class OAuthUnavailable(MailError):
         return _("The sign-in provider could not be reached: the account will retry shortly.")
 
 
+@sensitive_variables()
 def tokens_store(*, account: MailAccount, provider: str, tokens: oauth_gateway.TokenSet) -> None:
     """Keep a new sign-in's tokens on `account` (not saved here: the caller saves the account)."""
     account.oauth_provider = provider
@@ -57,6 +59,8 @@ def _fresh(tokens: dict) -> bool:
         float(tokens.get("expires_at", 0)) - settings.OAUTH_REFRESH_MARGIN_SECONDS > time.time()
 
 
+# No frame of these shows its locals (the tokens) on an error page, DEBUG or not (crm/debug.py).
+@sensitive_variables()
 def token_get_valid(account: MailAccount, *, refused_token: str = "") -> str:
     """A valid access token for `account`, refreshed first when it expires soon.
 

@@ -93,6 +93,7 @@ class OAuthProvider:
         self.refresh_attempts: list[str] = []  # every refresh_token grant, by outcome
         self.introspections = 0
         self.issued: list[tuple[str, str, str]] = []  # (email, access token, refresh token), every one issued
+        self.inactive_for: set[str] = set()  # users whose access tokens introspection calls inactive
         self.refresh_delay = 0.0  # seconds a refresh takes (to widen races in tests)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -296,7 +297,7 @@ class OAuthProvider:
         with self._lock:
             self.introspections += 1
             grant = self._access.get(token)
-            if grant is None or grant.access_expires_at <= time.time():
+            if grant is None or grant.access_expires_at <= time.time() or grant.email in self.inactive_for:
                 return {"active": False}
             return {"active": True, "email": grant.email, "username": grant.email,
                     "client_id": grant.client_id, "scope": grant.scope, "exp": int(grant.access_expires_at)}

@@ -119,6 +119,20 @@ def test_a_refused_token_that_looked_valid_gets_one_refresh_and_one_retry(
     assert oauth_provider.refresh_grants == before + 1
 
 
+def test_a_second_refusal_after_the_refresh_is_sign_in_again_not_a_loop(
+        oauth_settings, oauth_provider, owner, oauth_mail_user):
+    account = oauth_account_on(owner, oauth_mail_user, oauth_provider)
+    grants, introspections = oauth_provider.refresh_grants, oauth_provider.introspections
+    oauth_provider.inactive_for.add(oauth_mail_user.login)  # the server refuses every token of this user
+    try:
+        with pytest.raises(ReauthRequired):
+            imap_connect(account)
+    finally:
+        oauth_provider.inactive_for.discard(oauth_mail_user.login)
+    assert oauth_provider.refresh_grants == grants + 1  # one refresh
+    assert oauth_provider.introspections == introspections + 2  # two logins, no third
+
+
 def test_invalid_grant_marks_the_account_sign_in_again_and_stops_trying(
         oauth_settings, oauth_provider, owner, owner_client, oauth_mail_user, dovecot_oauth, smtp_server_oauth):
     account = oauth_account_on(owner, oauth_mail_user, oauth_provider, expires_in=0)
