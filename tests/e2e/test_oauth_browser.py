@@ -44,6 +44,15 @@ def test_connetti_con_google_ends_with_a_synced_inbox(browser, size, live_server
     try:
         log_in(tab, live_server, "owner", "owner-pass-1")
         tab.goto(f"{live_server.url}/messages/settings/accounts/new/")
+        # Gmail offers Google, Office365 (its standard preset) Microsoft, Custom both.
+        tab.select_option("select[name=kind]", "gmail")
+        tab.select_option("select[name=auth_method]", "oauth2")
+        expect(tab.get_by_role("button", name="Connetti con Google")).to_be_visible()
+        expect(tab.get_by_role("button", name="Connetti con Microsoft")).to_be_hidden()
+        shot(tab, "oauth-gmail-form", size)
+        tab.select_option("select[name=kind]", "office365")
+        expect(tab.get_by_role("button", name="Connetti con Microsoft")).to_be_visible()
+        expect(tab.get_by_role("button", name="Connetti con Google")).to_be_hidden()
         tab.select_option("select[name=kind]", "custom")
         tab.select_option("select[name=auth_method]", "oauth2")
         expect(tab.locator("input[name=password]")).to_be_hidden()
@@ -91,6 +100,11 @@ def test_connetti_con_google_ends_with_a_synced_inbox(browser, size, live_server
         tab.goto(f"{live_server.url}/messages/settings/accounts/")
         expect(tab.locator(f'tr[data-account="{account.pk}"] .reauth')).to_be_visible()
         shot(tab, "oauth-reauth-settings", size)
+
+        # An answer that does not belong to this session's sign-in (a forged link) is refused in words.
+        tab.goto(f"{live_server.url}/messages/settings/accounts/oauth/google/callback/?code=x&state=forged")
+        expect(tab.locator("h1")).to_have_text("Accesso rifiutato")
+        shot(tab, "oauth-refused", size)
     finally:
         context.close()
 
