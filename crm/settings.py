@@ -7,6 +7,7 @@ under var/, and generated keys written there once.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from cryptography.fernet import Fernet
@@ -29,6 +30,30 @@ MAIL_ENCRYPTION_KEYS = env_list("MAIL_ENCRYPTION_KEYS") or [
 MAIL_ALLOW_PRIVATE_HOSTS = env_bool("MAIL_ALLOW_PRIVATE_HOSTS", False)
 MAIL_CONNECT_TIMEOUT = env_int("MAIL_CONNECT_TIMEOUT", 15, minimum=1)
 MAIL_TLS_CA_FILE = env_str("MAIL_TLS_CA_FILE")  # extra CA bundle for company servers with a private CA
+
+# OAuth2 sign-in (messages_app/oauth/): client ids and secrets come from the environment, never
+# from users; a provider without both is not offered. The endpoints default to Google's and
+# Microsoft's and can be overridden (tests, sovereign clouds such as login.microsoftonline.us).
+OAUTH_GOOGLE_CLIENT_ID = env_str("OAUTH_GOOGLE_CLIENT_ID")
+OAUTH_GOOGLE_CLIENT_SECRET = env_str("OAUTH_GOOGLE_CLIENT_SECRET")
+OAUTH_GOOGLE_AUTH_URI = env_str("OAUTH_GOOGLE_AUTH_URI", "https://accounts.google.com/o/oauth2/auth")
+OAUTH_GOOGLE_TOKEN_URI = env_str("OAUTH_GOOGLE_TOKEN_URI", "https://oauth2.googleapis.com/token")
+OAUTH_MICROSOFT_CLIENT_ID = env_str("OAUTH_MICROSOFT_CLIENT_ID")
+OAUTH_MICROSOFT_CLIENT_SECRET = env_str("OAUTH_MICROSOFT_CLIENT_SECRET")
+OAUTH_MICROSOFT_AUTHORITY = env_str("OAUTH_MICROSOFT_AUTHORITY", "https://login.microsoftonline.com/common")
+OAUTH_CA_FILE = env_str("OAUTH_CA_FILE")  # CA bundle for an identity provider with a private CA
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+OAUTH_FORM_ACTION_ORIGINS = sorted(
+    ({_origin(OAUTH_GOOGLE_AUTH_URI)} if OAUTH_GOOGLE_CLIENT_ID else set())
+    | ({_origin(OAUTH_MICROSOFT_AUTHORITY)} if OAUTH_MICROSOFT_CLIENT_ID else set()))
+# An access token this close to its expiry is refreshed before use.
+OAUTH_REFRESH_MARGIN_SECONDS = env_int("OAUTH_REFRESH_MARGIN_SECONDS", 300, minimum=0)
 MAIL_CONNECTION_TESTS_PER_HOUR = env_int("MAIL_CONNECTION_TESTS_PER_HOUR", 30, minimum=1)
 MAIL_SYNC_INTERVAL_SECONDS = env_int("MAIL_SYNC_INTERVAL_SECONDS", 120, minimum=10)
 MAIL_SYNC_ON_SAVE = env_bool("MAIL_SYNC_ON_SAVE", True)  # queue the first sync when an account is saved
@@ -189,7 +214,9 @@ CONTENT_SECURITY_POLICY = {
         "frame-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
-        "form-action": ["'self'"],
+        # The Connect buttons post to us and we redirect to the provider's authorization page:
+        # browsers check form-action on that redirect too.
+        "form-action": ["'self'", *OAUTH_FORM_ACTION_ORIGINS],
         "frame-ancestors": ["'self'"],
     }
 }

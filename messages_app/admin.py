@@ -1,9 +1,10 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from messages_app.enums import AuthMethod
 from messages_app.models import CompanyServer, MailAccount
+from messages_app.oauth.providers import LABELS, PROVIDERS, provider_config
 from messages_app.services.accounts import mail_account_save
 
 # The brand, not "Django administration" (the CRM that embeds Postino may set its own).
@@ -57,11 +58,24 @@ class MailAccountAdmin(admin.ModelAdmin):
     search_fields = ("email", "username", "owner__username")
     exclude = ("password_encrypted", "smtp_password_encrypted", "oauth_token_encrypted", "last_test_message",
                "last_test_result")
-    readonly_fields = ("last_test_ok", "last_test", "last_tested_at", "auth_failed", "sync_error")
+    readonly_fields = ("last_test_ok", "last_test", "last_tested_at", "auth_failed", "oauth_provider", "sync_error")
 
     @admin.display(description=_("last test"))
     def last_test(self, account: MailAccount) -> str:
         return account.last_test_text or None  # None shows the admin's "-"
+
+    def changelist_view(self, request, extra_context=None):
+        # Whether each OAuth2 provider is configured (OAUTH_* in the environment): the Connect
+        # buttons are only offered for those that are.
+        if request.method == "GET":
+            for name in PROVIDERS:
+                configured = provider_config(name) is not None
+                text = (_("OAuth2 with %(provider)s: configured.") if configured else
+                        _("OAuth2 with %(provider)s: not configured (set OAUTH_%(env)s_CLIENT_ID and "
+                          "OAUTH_%(env)s_CLIENT_SECRET); its Connect button is hidden."))
+                self.message_user(request, text % {"provider": LABELS[name], "env": name.upper()},
+                                  level=messages.INFO if configured else messages.WARNING)
+        return super().changelist_view(request, extra_context)
 
 
 from messages_app import admin_signature  # noqa: E402, F401  Firma centralizzata, in its own module

@@ -45,7 +45,7 @@ class PasswordNotEncodable(AuthFailed):
 
 class ReauthRequired(AuthFailed):
     def user_message(self) -> str:
-        return _("The authorization for this account has expired: sign in with the provider again.")
+        return _("The provider no longer accepts this account's authorization: sign in again.")
 
 
 class HostNotFound(MailError):

@@ -84,6 +84,8 @@ class MailAccountForm(forms.ModelForm):
                 self.add_error("imap_host", _("Enter the IMAP server name."))
             if not data.get("smtp_host"):
                 self.add_error("smtp_host", _("Enter the SMTP server name."))
+        if data.get("auth_method") == "oauth2" and not self.instance.oauth_token_encrypted:
+            self.add_error("auth_method", _("Sign in with the provider: use the Connect button."))
         needs_password = data.get("auth_method") != "oauth2" and not self.instance.pk
         if needs_password and not data.get("password") and not data.get("pending_token"):
             self.add_error("password", _("Enter the password."))

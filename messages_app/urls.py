@@ -1,7 +1,7 @@
 from django.urls import path
 
 from messages_app.mailbox_urls import urlpatterns as mailbox_urlpatterns
-from messages_app.views import mailbox, settings_accounts, settings_signature, sync_health
+from messages_app.views import mailbox, settings_accounts, settings_oauth, settings_signature, sync_health
 
 app_name = "messages_app"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("", mailbox.index, name="index"),
     path("settings/accounts/", settings_accounts.account_list, name="account_list"),
     path("settings/accounts/new/", settings_accounts.account_create, name="account_create"),
+    path("settings/accounts/oauth/<str:provider>/start/", settings_oauth.oauth_start, name="oauth_start"),
+    path("settings/accounts/oauth/<str:provider>/callback/", settings_oauth.oauth_callback, name="oauth_callback"),
     path("settings/accounts/<int:pk>/", settings_accounts.account_edit, name="account_edit"),
     path("settings/accounts/<int:pk>/test/", settings_accounts.account_test, name="account_test"),
     path("settings/accounts/<int:pk>/primary/", settings_accounts.account_make_primary, name="account_make_primary"),

@@ -6,6 +6,7 @@ RCPT): 4xx is transient, 5xx permanent (exceptions.SmtpRefused).
 """
 
 import asyncio
+import base64
 import contextlib
 import re
 import socket
@@ -35,6 +36,7 @@ from messages_app.exceptions import (
 )
 from messages_app.gateways.deadline import remaining
 from messages_app.gateways.errors import client_ssl_context, network_errors
+from messages_app.gateways.imap import bearer_mechanism, sasl_bearer
 from messages_app.netguard import Endpoint
 
 
@@ -43,10 +45,11 @@ class SmtpConfig:
     endpoint: Endpoint
     security: str
     username: str
-    password: str = field(repr=False, default="")
+    password: str = field(repr=False, default="")  # the OAuth2 access token when oauth2
     auth_required: bool = True
     timeout: float = 15.0
     deadline: float | None = None  # seconds for the whole session, whatever the server does
+    oauth2: bool = False  # AUTH XOAUTH2 (OAUTHBEARER where only that is offered)
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,25 @@ def _refusal(cls, exc: aiosmtplib.SMTPResponseException, host: str, port: int, r
     return cls(text, code=exc.code, enhanced=enhanced, recipient=recipient, host=host, port=port)
 
 
+async def _oauth_login(client: aiosmtplib.SMTP, config: SmtpConfig) -> None:
+    """AUTH XOAUTH2 / OAUTHBEARER with the access token as the initial response (aiosmtplib has no
+    such mechanism). A refused token gets a 334 with a JSON error first: answered empty, then 535."""
+    await client._ehlo_or_helo_if_needed()
+    offered = {m.upper() for m in client.server_auth_methods}
+    mechanism = bearer_mechanism(offered)
+    initial = base64.b64encode(sasl_bearer(mechanism, config.username, config.password,
+                                           config.endpoint.host, config.endpoint.port)).decode()
+    response = await client.execute_command(b"AUTH", mechanism.encode(), initial.encode())
+    if response.code == 334:
+        response = await client.execute_command(b"")
+    if response.code != 235:
+        raise aiosmtplib.SMTPAuthenticationError(response.code, response.message)
+
+
 async def _login(client: aiosmtplib.SMTP, config: SmtpConfig) -> None:
+    if config.oauth2:
+        await _oauth_login(client, config)
+        return
     try:
         # aiosmtplib encodes AUTH PLAIN/LOGIN/CRAM-MD5 credentials as UTF-8 (RFC 4616).
         await client.login(config.username, config.password)

@@ -1,4 +1,5 @@
 import hashlib
+import json
 import uuid
 
 from django.conf import settings
@@ -70,6 +71,10 @@ class MailAccount(models.Model):
     password_encrypted = models.TextField(blank=True, editable=False)
     smtp_password_encrypted = models.TextField(blank=True, editable=False)
     oauth_token_encrypted = models.TextField(blank=True, editable=False)
+    # Who issued the OAuth2 tokens ("google", "microsoft"), for auth_method OAuth2; the tokens
+    # themselves are only in oauth_token_encrypted, read and refreshed by oauth.token_get_valid().
+    oauth_provider = models.CharField(_("OAuth2 provider"), max_length=20, blank=True, editable=False,
+                                      choices=[("google", "Google"), ("microsoft", "Microsoft")])
 
     is_primary = models.BooleanField(_("primary"), default=False)
     is_shared_sender = models.BooleanField(_("shared sender"), default=False)
@@ -106,7 +111,7 @@ class MailAccount(models.Model):
 
     # The settings a sync depends on: a change to any of them may cure a permanent failure.
     SYNC_SETTINGS = ("imap_host", "imap_port", "imap_security", "username", "auth_method", "password_encrypted",
-                     "oauth_token_encrypted", "company_server_id", "owner_id")
+                     "oauth_provider", "company_server_id", "owner_id")
 
     def sync_settings_fingerprint(self) -> str:
         values = "\x1f".join(str(getattr(self, name, "")) for name in self.SYNC_SETTINGS)
@@ -146,6 +151,26 @@ class MailAccount(models.Model):
         if not self.smtp_password_encrypted:
             return self.get_password()
         return crypto.decrypt(self.smtp_password_encrypted, binding=self._bind("smtp_password"))
+
+    def set_oauth_tokens(self, tokens: dict | None) -> None:
+        """Store the OAuth2 token set (access and refresh token, expiry) encrypted; None clears it."""
+        self.oauth_token_encrypted = (
+            crypto.encrypt(json.dumps(tokens), binding=self._bind("oauth")) if tokens else ""
+        )
+
+    def get_oauth_tokens(self) -> dict:
+        if not self.oauth_token_encrypted:
+            return {}
+        return json.loads(crypto.decrypt(self.oauth_token_encrypted, binding=self._bind("oauth")))
+
+    @property
+    def uses_oauth(self) -> bool:
+        return self.auth_method == AuthMethod.OAUTH2
+
+    @property
+    def reauth_required(self) -> bool:
+        """An OAuth2 account whose provider refused the tokens: the user must sign in again."""
+        return self.uses_oauth and self.auth_failed
 
     @property
     def effective_smtp_username(self) -> str:

@@ -53,6 +53,10 @@ def mail_account_save(*, account: MailAccount, actor, password: str | None = Non
         previous = MailAccount.objects.select_for_update().get(pk=account.pk)
         if not actor.is_staff and account.is_shared_sender != previous.is_shared_sender:
             raise PermissionDenied("only staff may change the shared sender setting")
+        if not getattr(account, "oauth_tokens_replaced", False):
+            # A worker may have refreshed (and the provider rotated) the tokens since this copy
+            # was read: writing the stale ones back would spend the refresh token for good.
+            account.oauth_token_encrypted = previous.oauth_token_encrypted
     else:
         _check_shared_sender_permission(account, actor)
     fill_identity_defaults(account)

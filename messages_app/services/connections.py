@@ -9,14 +9,22 @@ that is also a context manager:
     with smtp_connect(account) as conn: conn.send(...)
 
 POP3 and ManageSieve connections, when they come, get their `*_connect` here too.
+
+OAuth2 accounts log in with SASL XOAUTH2 and the access token from oauth.token_get_valid(); when
+the server refuses a token that should be valid, the token is refreshed once and the login
+retried once (never a loop). There is no fallback to a password.
 """
+
+import dataclasses
 
 from django.conf import settings
 
+from messages_app.exceptions import AuthFailed, ReauthRequired
 from messages_app.gateways import imap as imap_gateway
 from messages_app.gateways import smtp as smtp_gateway
 from messages_app.models import MailAccount
 from messages_app.netguard import resolve
+from messages_app.oauth.tokens import token_get_valid
 
 IMAP = "imap"
 SMTP = "smtp"
@@ -24,8 +32,10 @@ SMTP = "smtp"
 
 def _credential(account: MailAccount, protocol: str) -> str:
     """The secret to log in with, for IMAP or SMTP. The single spot that obtains it: the OAuth
-    token accessor (oauth.token_get_valid(), DESIGN.md), when it comes, is called here and
-    nowhere else, and the configs below then carry the token instead of a password."""
+    token accessor (oauth.token_get_valid()) is called here and nowhere else, and the configs
+    below then carry the access token instead of a password."""
+    if account.uses_oauth:
+        return token_get_valid(account)
     if protocol == SMTP:
         return account.get_smtp_password()
     return account.get_password()
@@ -51,7 +61,7 @@ def _company_smtp_allowed(account: MailAccount) -> bool:
 def imap_config_for(account: MailAccount, *, deadline: float | None = None) -> imap_gateway.ImapConfig:
     endpoint = resolve(account.imap_host, account.imap_port, allow_private=private_hosts_allowed(account))
     login = account.username
-    if account.imap_domain:
+    if account.imap_domain and not account.uses_oauth:
         login = f"{account.imap_domain}\\{account.username}"  # Exchange-style DOMAIN\user logins
     return imap_gateway.ImapConfig(
         endpoint=endpoint,
@@ -60,6 +70,7 @@ def imap_config_for(account: MailAccount, *, deadline: float | None = None) -> i
         password=_credential(account, IMAP),
         timeout=settings.MAIL_CONNECT_TIMEOUT,
         deadline=deadline,
+        oauth2=account.uses_oauth,
         max_literal=settings.MAIL_MAX_LITERAL_BYTES,
     )
 
@@ -75,15 +86,31 @@ def smtp_config_for(account: MailAccount, *, deadline: float | None = None) -> s
         auth_required=account.smtp_auth_required,
         timeout=settings.MAIL_CONNECT_TIMEOUT,
         deadline=deadline,
+        oauth2=account.uses_oauth,
     )
+
+
+def _with_one_token_retry(account: MailAccount, config, connect):
+    try:
+        return connect(config)
+    except AuthFailed:
+        if not config.oauth2:
+            raise
+    # The server refused a token that should be valid (revoked early, clock skew): one refresh,
+    # one retry. A second refusal means the authorization is gone.
+    token = token_get_valid(account, refused_token=config.password)
+    try:
+        return connect(dataclasses.replace(config, password=token))
+    except AuthFailed:
+        raise ReauthRequired(host=config.endpoint.host, port=config.endpoint.port) from None
 
 
 def imap_connect(account: MailAccount, *, deadline: float | None = None) -> imap_gateway.ImapConnection:
     """An authenticated IMAP connection (close it, or use it in a `with`). Raises MailError.
     `deadline`: seconds the whole connection may last (None for a kept IDLE connection)."""
-    return imap_gateway.connect(imap_config_for(account, deadline=deadline))
+    return _with_one_token_retry(account, imap_config_for(account, deadline=deadline), imap_gateway.connect)
 
 
 def smtp_connect(account: MailAccount, *, deadline: float | None = None) -> smtp_gateway.SmtpConnection:
     """An authenticated SMTP session (close it, or use it in a `with`). Raises MailError."""
-    return smtp_gateway.connect(smtp_config_for(account, deadline=deadline))
+    return _with_one_token_retry(account, smtp_config_for(account, deadline=deadline), smtp_gateway.connect)

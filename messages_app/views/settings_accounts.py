@@ -13,6 +13,7 @@ from messages_app.enums import Preset
 from messages_app.exceptions import MailError, RateLimited
 from messages_app.forms import COMPANY_PREFIX, MailAccountForm
 from messages_app.models import CompanyServer, MailAccount
+from messages_app.oauth.providers import LABELS, configured_providers, providers_for_kind
 from messages_app.presets import PRESETS
 from messages_app.selectors import mail_account_get, mail_accounts_of
 from messages_app.services.accounts import (
@@ -101,9 +102,21 @@ def _edit(request, account: MailAccount):
     return _form_page(request, form, account, report)
 
 
+def form_context() -> dict:
+    """What the account form's script needs: the presets' servers, and which Connect buttons
+    (configured OAuth2 providers) each account type offers."""
+    kinds = [*Preset.values, *(f"{COMPANY_PREFIX}{pk}" for pk in
+                               CompanyServer.objects.filter(is_active=True).values_list("pk", flat=True))]
+    return {
+        "preset_data": _preset_data(),
+        "oauth_kinds": {kind: providers_for_kind(kind) for kind in kinds},
+        "oauth_buttons": [{"name": name, "label": LABELS[name]} for name in configured_providers()],
+    }
+
+
 def _form_page(request, form, account: MailAccount, report):
     return render(request, "messages_app/settings/account_form.html", {
-        "form": form, "account": account, "report": report, "preset_data": _preset_data(),
+        "form": form, "account": account, "report": report, **form_context(),
     })
 
 

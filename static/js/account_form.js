@@ -55,7 +55,28 @@
   form.addEventListener("keydown", function (event) {
     if (event.target.classList && event.target.classList.contains("locked") && event.key !== "Tab") event.preventDefault();
   });
+  // OAuth2: the Connect buttons of the providers this account type offers replace the password.
+  const oauthNode = document.getElementById("oauth-kinds");
+  const oauthKinds = oauthNode ? JSON.parse(oauthNode.textContent) : {};
+  const connect = document.getElementById("oauth-connect");
+  const authMethod = form.elements["auth_method"];
+  function applyAuth() {
+    const offered = oauthKinds[kind.value] || [];
+    const oauthOption = Array.prototype.find.call(authMethod.options, function (o) { return o.value === "oauth2"; });
+    if (oauthOption) oauthOption.hidden = offered.length === 0;
+    if (offered.length === 0 && authMethod.value === "oauth2") authMethod.value = "password";
+    const oauth = authMethod.value === "oauth2";
+    form.elements["password"].closest("p").hidden = oauth;
+    if (!connect) return;
+    connect.hidden = !oauth;
+    connect.querySelectorAll(".oauth-button").forEach(function (button) {
+      button.hidden = offered.indexOf(button.dataset.provider) < 0;
+    });
+  }
   kind.addEventListener("change", apply);
+  kind.addEventListener("change", applyAuth);
+  authMethod.addEventListener("change", applyAuth);
   smtpCustom.addEventListener("change", apply);
   apply();
+  applyAuth();
 })();

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from .dovecot import Dovecot
+from .oauth_provider import OAuthProvider
 from .smtp import SmtpServer
 
 
@@ -151,3 +152,37 @@ def mail_user(dovecot: Dovecot, smtp_server: SmtpServer) -> MailUser:
     Filter shared-server messages by it: smtp_server.wait_for(1, login=mail_user.login).
     """
     return new_mail_user(dovecot, smtp_server)
+
+
+@pytest.fixture(scope="session")
+def oauth_provider() -> Iterator[OAuthProvider]:
+    """The local identity provider (Google under /google, Microsoft under /ms/common), over HTTPS."""
+    provider = OAuthProvider()
+    provider.start()
+    try:
+        yield provider
+    finally:
+        provider.cleanup()
+
+
+@pytest.fixture(scope="session")
+def dovecot_oauth(oauth_provider: OAuthProvider) -> Iterator[Dovecot]:
+    """Dovecot whose oauth2 passdb validates XOAUTH2/OAUTHBEARER tokens at `oauth_provider`."""
+    yield from _run_dovecot(extra_conf=oauth_provider.dovecot_conf())
+
+
+@pytest.fixture(scope="session")
+def smtp_server_oauth(oauth_provider: OAuthProvider) -> Iterator[SmtpServer]:
+    """aiosmtpd offering AUTH XOAUTH2/OAUTHBEARER, checked at `oauth_provider`'s introspection."""
+    server = SmtpServer(introspection_url=oauth_provider.introspection_url, introspection_ca=oauth_provider.ca_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def oauth_mail_user(dovecot_oauth: Dovecot, smtp_server_oauth: SmtpServer) -> MailUser:
+    """A fresh user on the OAuth-enabled Dovecot and SMTP server."""
+    return new_mail_user(dovecot_oauth, smtp_server_oauth)

@@ -10,10 +10,16 @@ server do not see each other's refusals).
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import shutil
+import ssl
 import tempfile
 import threading
 import time
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -83,6 +89,52 @@ class _Handler:
         return "250 OK queued"
 
 
+class _OAuthHandler(_Handler):
+    """Adds AUTH XOAUTH2 and OAUTHBEARER: the bearer token is checked at the identity provider's
+    introspection endpoint (RFC 7662), as Dovecot's oauth2 passdb does. A refused token gets
+    Google's answer: a 334 challenge carrying a JSON error, then 535 after the client's empty reply."""
+
+    def _introspect(self, token: str) -> dict:
+        server = self._server
+        request = urllib.request.Request(server.introspection_url, method="POST",
+                                         data=urllib.parse.urlencode({"token": token}).encode())
+        context = ssl.create_default_context(cafile=str(server.introspection_ca)) if server.introspection_ca else None
+        with urllib.request.urlopen(request, timeout=5, context=context) as response:  # noqa: S310 - test https URL
+            return json.loads(response.read())
+
+    async def _bearer(self, smtp, args: list[str], parse) -> AuthResult:
+        if len(args) > 1:
+            try:
+                blob = base64.b64decode(args[1], validate=True)
+            except ValueError:
+                return AuthResult(success=False, handled=False)
+        else:
+            blob = await smtp.challenge_auth("")
+            if not isinstance(blob, bytes):
+                return AuthResult(success=False, handled=True)
+        user, token = parse(blob.decode("utf-8", "replace"))
+        answer = await asyncio.get_running_loop().run_in_executor(None, self._introspect, token)
+        if answer.get("active") and user and answer.get("email") == user:
+            self._server.oauth_logins.append(user)
+            return AuthResult(success=True, handled=False, auth_data=LoginPassword(user.encode(), b""))
+        await smtp.challenge_auth(json.dumps({"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}))
+        return AuthResult(success=False, handled=False)
+
+    async def auth_XOAUTH2(self, smtp, args):  # noqa: N802 - aiosmtpd finds mechanisms by this name
+        def parse(text: str) -> tuple[str, str]:
+            fields = dict(part.split("=", 1) for part in text.split("\x01") if "=" in part)
+            return fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        return await self._bearer(smtp, args, parse)
+
+    async def auth_OAUTHBEARER(self, smtp, args):  # noqa: N802
+        def parse(text: str) -> tuple[str, str]:
+            head, _, rest = text.partition("\x01")
+            user = next((p[2:] for p in head.split(",") if p.startswith("a=")), "")
+            fields = dict(part.split("=", 1) for part in rest.split("\x01") if "=" in part)
+            return user, fields.get("auth", "").removeprefix("Bearer ")
+        return await self._bearer(smtp, args, parse)
+
+
 class SmtpServer:
     """aiosmtpd on a free loopback port; AUTH PLAIN/LOGIN required for MAIL FROM.
 
@@ -94,7 +146,8 @@ class SmtpServer:
 
     host = HOST
 
-    def __init__(self, tls: TlsMode = None, users: dict[str, str] | None = None) -> None:
+    def __init__(self, tls: TlsMode = None, users: dict[str, str] | None = None, *,
+                 introspection_url: str = "", introspection_ca: Path | None = None) -> None:
         if tls not in (None, "implicit", "starttls"):
             raise ValueError(f"tls must be None, 'implicit' or 'starttls', not {tls!r}")
         self.tls = tls
@@ -103,6 +156,10 @@ class SmtpServer:
         self.messages: list[ReceivedMessage] = []
         self.recipient_replies: dict[str, str] = {}
         self.data_replies: dict[str, str] = {}
+        # With an introspection URL it also offers AUTH XOAUTH2 and OAUTHBEARER (see _OAuthHandler).
+        self.introspection_url = introspection_url
+        self.introspection_ca = introspection_ca
+        self.oauth_logins: list[str] = []
         self._changed = threading.Condition()
         self._tmp: Path | None = None
         self._tls_files: TlsFiles | None = None
@@ -141,7 +198,7 @@ class SmtpServer:
             assert self._tls_files is not None
             kwargs = {"tls_context": server_context(self._tls_files), "require_starttls": False}
         self._controller = _Controller(
-            _Handler(self),
+            (_OAuthHandler if self.introspection_url else _Handler)(self),
             hostname=self.host,
             port=self.port,
             ssl_context=server_context(self._tls_files) if self.tls == "implicit" else None,
