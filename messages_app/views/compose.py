@@ -303,7 +303,7 @@ def compose(request):
     except SenderNotAllowed:
         return _failed(request, {"account": _("You may not send from this account.")}, status=403)
     except ValidationError as exc:
-        return _failed(request, {"__all__": " ".join(exc.messages)})
+        return _failed(request, {"general": " ".join(exc.messages)})
     request.session["postino_sent"] = item.pk
     if send_at is not None:
         target = reverse("messages_app:special", args=[SpecialFolder.SCHEDULED.value])
@@ -329,9 +329,9 @@ def compose_draft(request):
     except SenderNotAllowed:
         return JsonResponse({"errors": {"account": _("You may not send from this account.")}}, status=403)
     except ValidationError as exc:
-        return JsonResponse({"errors": {"__all__": " ".join(exc.messages)}}, status=400)
+        return JsonResponse({"errors": {"general": " ".join(exc.messages)}}, status=400)
     except MailError as exc:
-        return JsonResponse({"errors": {"__all__": exc.user_message()}}, status=502)
+        return JsonResponse({"errors": {"general": exc.user_message()}}, status=502)
     saved = formats.time_format(timezone.localtime(timezone.now(), user_zone(request.user)), "H:i")
     return JsonResponse({"draft_account": store.pk, "status": _("Draft saved at %(time)s") % {"time": saved}})
 
