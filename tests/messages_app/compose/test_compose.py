@@ -17,7 +17,7 @@ from messages_app.services.compose import DRAFT_HEADER, ComposeData, draft_save,
 from messages_app.services.outbox import outbox_send_due
 from tests.conftest import account_on
 from tests.messages_app.outbox.helpers import sent_copies
-from tests.messages_app.views.conftest import mailbox, server_flags  # noqa: F401 - the fixture
+from tests.messages_app.views.conftest import server_flags
 from tests.servers.fixtures import new_mail_user
 
 COMPOSE = reverse("messages_app:compose")
@@ -60,7 +60,8 @@ def test_the_page_opens_with_the_primary_account_and_every_shared_sender(owner_c
     response = owner_client.get(COMPOSE)
     assert response.status_code == 200
     html = response.content.decode()
-    assert f'<option value="{mine.pk}" data-signature-url' in html and "selected" in html.split(f'value="{mine.pk}"')[1][:120]
+    assert f'<option value="{mine.pk}" data-signature-url' in html
+    assert "selected" in html.split(f'value="{mine.pk}"')[1][:120]
     assert "info@acme.example" in html and f'value="{shared.pk}"' in html
     assert "private@acme.example" not in html
     assert "vendor/quill/quill.js" in html
