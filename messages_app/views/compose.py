@@ -47,6 +47,7 @@ from messages_app.services.compose import (
 from messages_app.services.message_body import attachment_payload, message_body_get, message_raw
 from messages_app.services.outbox import SenderNotAllowed, outbox_cancel, outbox_reschedule
 from messages_app.services.signatures import signature_for
+from messages_app.signatures import signature_text
 
 MAX_UPLOADS = 50
 
@@ -198,6 +199,7 @@ def _page(request, state: ComposeState, *, errors: dict | None = None, status: i
         "min_send_at": _local_input(timezone.now(), zone), "zone_name": str(zone),
         "max_bytes": max_attachment_bytes(), "max_mb": settings.MAIL_MAX_ATTACHMENT_MB,
         "undo_seconds": settings.MAIL_UNDO_SEND_SECONDS,
+        "quote_preview": signature_text(state.quote_html)[:3000] if state.quote_html else "",
         "original": Message.objects.filter(pk=state.original_id).first() if state.original_id else None,
     }, status=status)
 
