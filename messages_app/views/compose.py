@@ -192,8 +192,10 @@ def _page(request, state: ComposeState, *, errors: dict | None = None, status: i
     accounts = _sender_choices(user)
     zone = user_zone(user)
     account_id = _default_account(accounts, user, state.account_id)
+    signed = {a.pk for a in accounts if signature_for(user=user, account=a)[0].strip()}
     return render(request, "messages_app/compose.html", {
         "state": state, "accounts": accounts, "account_id": account_id, "errors": errors or {},
+        "signed": signed, "signature_shown": account_id in signed,
         "draft_id": state.draft_id or new_draft_id(),
         "send_at_local": _local_input(state.send_at, zone),
         "min_send_at": _local_input(timezone.now(), zone), "zone_name": str(zone),

@@ -61,6 +61,7 @@
   account.addEventListener("change", () => {
     const option = account.selectedOptions[0];
     if (frame && option) frame.src = option.dataset.signatureUrl;
+    $("#signature-box").hidden = !(option && option.dataset.hasSignature);
     dirty = true;
   });
 
