@@ -14,6 +14,7 @@ from messages_app.services.outbox import outbox_send_due
 from tests.e2e.conftest import log_in
 from tests.e2e.test_mailbox_ux_browser import SIZES, open_tab, shot
 from tests.e2e.test_signature_browser import csp_violations
+from tests.messages_app.compose.test_compose import drafts_on_server
 from tests.messages_app.views import mails
 from tests.messages_app.views.conftest import make_mailbox, server_flags
 
@@ -103,6 +104,9 @@ def test_reply_from_the_reading_pane(browser, size, live_server, owner, inbox, s
         expect(tab.locator(".compose-quote")).to_contain_text("confermo l'offerta")
         tab.locator(".ql-editor").click()
         tab.keyboard.type("Grazie, procediamo.")
+        expect(tab.locator("#draft-status")).to_contain_text("Bozza salvata", timeout=12_000)  # autosaved
+        draft_id = tab.locator("input[name=draft_id]").input_value()
+        assert len(drafts_on_server(inbox.mail_user, draft_id)) == 1
         shot(tab, "compose-reply", size)
         tab.click("#send-button")
         tab.wait_for_url(f"{live_server.url}/messages/")
@@ -113,6 +117,7 @@ def test_reply_from_the_reading_pane(browser, size, live_server, owner, inbox, s
         item = OutgoingMessage.objects.get()
         assert outbox_send_due(now=item.send_at).ids == [item.pk]
         assert "\\Answered" in server_flags(inbox.mail_user, "INBOX")[inbox.uids["Offerta rinnovo"]]
+        assert drafts_on_server(inbox.mail_user, draft_id) == []  # sending removed the draft
         assert not violations, violations
     finally:
         context.close()

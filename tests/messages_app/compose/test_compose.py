@@ -306,3 +306,32 @@ def _unescape(text: str) -> str:
     return html.unescape(text)
 
 
+
+
+def test_the_signature_follows_the_from_account_and_is_added_once(owner_client, owner, mail_user, settings_fast,
+                                                                  smtp_server):
+    from messages_app.services.signatures import account_signature_update
+
+    first = account_on(owner, mail_user, email="olga@acme.example")
+    second = account_on(owner, mail_user, email="olga@beta.example", is_primary=False)
+    account_signature_update(account=first, choice="personal", personal_html="<p>Firma ACME</p>")
+    account_signature_update(account=second, choice="personal", personal_html="<p>Firma Beta</p>")
+    page = owner_client.get(COMPOSE).content.decode()
+    assert page.count('data-has-signature="1"') == 2
+    frame = owner_client.get(reverse("messages_app:compose_signature", args=[second.pk]))
+    assert "Firma Beta" in frame.content.decode() and "sandbox" in frame["Content-Security-Policy"]
+    # A body saved with the first account's signature, sent from the second: only the second's.
+    saved = '<p>Testo</p><div class="postino-signature"><p>Firma ACME</p></div>'
+    send_form(owner_client, second, body_html=saved)
+    assert outbox_send_due().sent == 1
+    html = parse(smtp_server.wait_for(1, login=mail_user.login)[-1].data).get_body(("html",)).get_content()
+    assert "Firma Beta" in html and "Firma ACME" not in html and html.count("postino-signature") == 1
+
+
+def test_another_users_account_signature_and_messages_are_not_reachable(owner_client, colleague, mail_user):
+    theirs = account_on(colleague, mail_user)
+    assert owner_client.get(reverse("messages_app:compose_signature", args=[theirs.pk])).status_code == 404
+    message = Message.objects.create(account=theirs, folder=theirs.folders.create(name="INBOX"), uid=1,
+                                     dedup_key="x", subject="Privato", date=timezone.now())
+    for key in ("reply", "reply_all", "forward", "draft"):
+        assert owner_client.get(COMPOSE, {key: message.pk}).status_code == 404
