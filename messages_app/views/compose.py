@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -50,6 +51,7 @@ from messages_app.services.signatures import signature_for
 from messages_app.signatures import signature_text
 
 MAX_UPLOADS = 50
+UPLOAD_KEEP = timedelta(days=1)
 
 
 def max_attachment_bytes() -> int:
@@ -354,6 +356,8 @@ def compose_upload(request):
     if upload.size > limit or upload.size + already > limit:
         return JsonResponse({"error": _("“%(name)s” is too large: attachments may add up to %(limit)s MB.") % {
             "name": upload.name, "limit": settings.MAIL_MAX_ATTACHMENT_MB}}, status=413)
+    # Uploads of a message never sent are kept a day (a draft reopened makes new ones).
+    ComposeUpload.objects.filter(owner=request.user, created_at__lt=timezone.now() - UPLOAD_KEEP).delete()
     data = upload.read()
     item = ComposeUpload.objects.create(
         owner=request.user, filename=(upload.name or "attachment")[:255],
@@ -397,7 +401,11 @@ def outbox_undo(request, pk: int):
     if outbox_cancel(user=request.user, outbox_id=pk):
         return redirect(f"{reverse('messages_app:compose')}?outbox={pk}")
     request.session["postino_notice"] = _("Too late: the message has already been sent.")
-    return redirect(request.POST.get("next") or reverse("messages_app:index"))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = reverse("messages_app:index")
+    return redirect(target)
 
 
 def scheduled_items(user):

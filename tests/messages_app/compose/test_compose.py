@@ -335,3 +335,17 @@ def test_another_users_account_signature_and_messages_are_not_reachable(owner_cl
                                      dedup_key="x", subject="Privato", date=timezone.now())
     for key in ("reply", "reply_all", "forward", "draft"):
         assert owner_client.get(COMPOSE, {key: message.pk}).status_code == 404
+
+
+def test_undo_too_late_stays_on_our_site(owner_client, mail_account, settings_fast):
+    send_form(owner_client, mail_account)
+    item = OutgoingMessage.objects.get()
+    assert outbox_send_due().sent == 1
+    response = owner_client.post(reverse("messages_app:outbox_undo", args=[item.pk]),
+                                 {"next": "https://evil.example/phish"})
+    assert response.url == reverse("messages_app:index")
+    response = owner_client.post(reverse("messages_app:outbox_undo", args=[item.pk]),
+                                 {"next": "/messages/unified/sent/"})
+    assert response.url == "/messages/unified/sent/"
+    item.refresh_from_db()
+    assert item.state == OutboxState.SENT
