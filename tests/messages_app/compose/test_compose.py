@@ -349,3 +349,15 @@ def test_undo_too_late_stays_on_our_site(owner_client, mail_account, settings_fa
     assert response.url == "/messages/unified/sent/"
     item.refresh_from_db()
     assert item.state == OutboxState.SENT
+
+
+def test_forward_inline_quotes_the_original_with_its_attachments(owner, mailbox):
+    client = Client()
+    client.force_login(owner)
+    original = mailbox.message("Fattura novembre")
+    page = client.get(COMPOSE, {"forward": original.pk}).content.decode()
+    assert "Messaggio inoltrato" in page or "Forwarded message" in page
+    assert "conti@fornitore.test" in page
+    names = sorted(ComposeUpload.objects.filter(owner=owner).values_list("filename", flat=True))
+    assert names == ["dettaglio.csv", "fattura.pdf"]
+    assert 'name="kind" value="forward"' in page and f'name="original" value="{original.pk}"' in page
