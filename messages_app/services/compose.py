@@ -286,6 +286,17 @@ def draft_delete(*, account: MailAccount, draft_id: str) -> int:
         return _delete_uids(connection, account, folder_name, sorted(connection.search_header(DRAFT_HEADER, draft_id)))
 
 
+def draft_discard_message(*, user, message_id: int) -> bool:
+    """Delete a draft another program wrote, once ours (with its own id) replaces it."""
+    message = (visible_messages(user).filter(pk=message_id, folder__role=FolderRole.DRAFTS)
+               .select_related("folder__account").first())
+    if message is None or message.uid is None:
+        return False
+    with imap_connect(message.folder.account) as connection:
+        apply_action(connection, message.folder, [message.uid], PendingActionKind.DELETE, {})
+    return True
+
+
 # --- reopening ----------------------------------------------------------------------------------
 
 
@@ -307,6 +318,7 @@ class ComposeState:
     draft_account_id: int | None = None
     send_at: datetime | None = None
     replaces: int | None = None
+    replaces_draft: int | None = None  # a draft of another program, deleted once ours is saved
 
 
 def _header_pairs(message, name: str) -> list[Pair]:

@@ -5,6 +5,7 @@ account's signature; undo after Invia; Programmati's actions (send now, reschedu
 from __future__ import annotations
 
 import contextlib
+import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,6 +40,7 @@ from messages_app.services.compose import (
     ComposeData,
     ComposeState,
     compose_send,
+    draft_discard_message,
     draft_save,
     new_draft_id,
     state_from_outbox,
@@ -50,6 +52,7 @@ from messages_app.services.outbox import SenderNotAllowed, outbox_cancel, outbox
 from messages_app.services.signatures import signature_for
 from messages_app.signatures import signature_text
 
+logger = logging.getLogger(__name__)
 MAX_UPLOADS = 50
 UPLOAD_KEEP = timedelta(days=1)
 
@@ -162,6 +165,7 @@ def _initial_state(request) -> ComposeState:
             raise ValidationError(exc.user_message()) from None
         if not state.draft_id:  # a draft from another program: ours from now on
             state.draft_id = new_draft_id()
+            state.replaces_draft = message.pk
         state.draft_account_id = message.account_id
         return state
     if params.get("outbox"):
@@ -253,6 +257,7 @@ def _form_data(request) -> tuple[ComposeData | None, dict, dict]:
         kind = ""
     upload_ids = [i for i in (_int_or_none(v) for v in post.getlist("uploads")) if i][:MAX_UPLOADS]
     extra = {"send_at": None, "replaces": _int_or_none(post.get("replaces", "")),
+             "draft_message": _int_or_none(post.get("draft_message", "")),
              "draft_account": _int_or_none(post.get("draft_account", ""))}
     try:
         extra["send_at"] = parse_send_at(post.get("send_at", ""), user_zone(user))
@@ -310,6 +315,7 @@ def compose(request):
         return _failed(request, {"account": _("You may not send from this account.")}, status=403)
     except ValidationError as exc:
         return _failed(request, {"general": " ".join(exc.messages)})
+    _discard_foreign_draft(request.user, extra["draft_message"])
     request.session["postino_sent"] = item.pk
     if send_at is not None:
         target = reverse("messages_app:special", args=[SpecialFolder.SCHEDULED.value])
@@ -338,8 +344,19 @@ def compose_draft(request):
         return JsonResponse({"errors": {"general": " ".join(exc.messages)}}, status=400)
     except MailError as exc:
         return JsonResponse({"errors": {"general": exc.user_message()}}, status=502)
+    _discard_foreign_draft(request.user, extra["draft_message"])
     saved = formats.time_format(timezone.localtime(timezone.now(), user_zone(request.user)), "H:i")
-    return JsonResponse({"draft_account": store.pk, "status": _("Draft saved at %(time)s") % {"time": saved}})
+    return JsonResponse({"draft_account": store.pk, "draft_message_cleared": True,
+                         "status": _("Draft saved at %(time)s") % {"time": saved}})
+
+
+def _discard_foreign_draft(user, message_id: int | None) -> None:
+    if not message_id:
+        return
+    try:
+        draft_discard_message(user=user, message_id=message_id)
+    except MailError as exc:
+        logger.info("compose: the draft %s being continued was not removed: %s", message_id, exc)
 
 
 @login_required

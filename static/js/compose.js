@@ -263,6 +263,7 @@
     }).then((response) => response.json().then((answer) => {
       if (response.ok) {
         $("input[name=draft_account]", form).value = answer.draft_account;
+        if (answer.draft_message_cleared) $("input[name=draft_message]", form).value = "";
         status.textContent = answer.status;
       } else {
         dirty = true;

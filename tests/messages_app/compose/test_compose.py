@@ -361,3 +361,26 @@ def test_forward_inline_quotes_the_original_with_its_attachments(owner, mailbox)
     names = sorted(ComposeUpload.objects.filter(owner=owner).values_list("filename", flat=True))
     assert names == ["dettaglio.csv", "fattura.pdf"]
     assert 'name="kind" value="forward"' in page and f'name="original" value="{original.pk}"' in page
+
+
+def test_a_draft_of_another_program_is_continued_and_replaced_by_ours(owner, mail_account, mail_user):
+    from messages_app.services.sync import account_sync
+    from tests.messages_app.views import mails
+    from tests.messages_app.views.conftest import deliver, server_subjects
+
+    deliver(mail_user, "Drafts", mails.plain("Bozza Thunderbird", "Testo iniziale", sender=mail_user.login,
+                                             to="luigi@cliente.test"), ("\\Draft",))
+    account_sync(mail_account.pk)
+    row = Message.objects.get(account=mail_account, subject="Bozza Thunderbird")
+    client = Client()
+    client.force_login(owner)
+    page = client.get(COMPOSE, {"draft": row.pk}).content.decode()
+    assert f'name="draft_message" value="{row.pk}"' in page and "Testo iniziale" in page
+    draft_id = page.split('name="draft_id" value="')[1].split('"')[0]
+    answer = client.post(reverse("messages_app:compose_draft"), {
+        "account": mail_account.pk, "to": "luigi@cliente.test", "subject": "Bozza Thunderbird",
+        "body_html": "<p>Testo ripreso</p>", "draft_id": draft_id, "draft_message": row.pk}, **FETCH).json()
+    assert answer["draft_message_cleared"] is True
+    assert server_subjects(mail_user, "Drafts") == ["Bozza Thunderbird"]  # ours only, not two
+    assert len(drafts_on_server(mail_user, draft_id)) == 1
+    assert not Message.objects.filter(pk=row.pk).exists()
