@@ -309,7 +309,9 @@
     const send = () => fetch(form.action, {
       method: "POST", body: new FormData(form), credentials: "same-origin",
       headers: { "X-Requested-With": "fetch", "X-CSRFToken": csrf() },
-    }).then((response) => response.json().then((answer) => {
+    }).then((response) => response.json().catch(() => ({
+      errors: { general: `${form.dataset.sendFailed} HTTP ${response.status}` },
+    })).then((answer) => {
       if (answer.redirect) {
         window.location.assign(answer.redirect);
         return;
@@ -320,6 +322,7 @@
     })).catch(() => {
       sending = false;
       button.disabled = false;
+      showErrors({ general: form.dataset.sendFailed });
     });
     // A draft save under way finishes first, so it cannot land after the send removed the draft.
     (saving || Promise.resolve()).then(send);
