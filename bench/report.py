@@ -28,6 +28,7 @@ TARGETS = [
     ("pages.threaded.p95_ms", "<=", 30, "threaded list, p95 (ms)"),
     ("pages.scaling_1m_vs_100k", "<=", 1.2, "page p95, 1M / 100k rows"),
     ("pages.search.p95_ms", "<=", 60, "search, p95 (ms)"),
+    ("pages.compose.p95_ms", "<=", 50, "compose page, p95 (ms)"),
 ]
 
 

@@ -105,6 +105,11 @@ class WebSteps:
                                ("search_two_words", " ".join(TWO_WORD_TERMS))):
                 specs.append(PageSpec(name, f"{unified_path}?q={term.replace(' ', '+')}&all=1",
                                       note="full page, search every folder"))
+        compose_path = reverse_or_none("messages_app:compose")
+        if compose_path is None:
+            pages["missing"].append("messages_app:compose")
+        else:
+            specs.append(PageSpec("compose", compose_path, note="full page: From accounts, signatures, editor"))
         if "bulk" in self.users and folder_path:
             bulk_inbox = Folder.objects.get(account=self.accounts["bulk"], name="INBOX")
             bulk_path = reverse_or_none("messages_app:folder", [bulk_inbox.pk])

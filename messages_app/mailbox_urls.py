@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from messages_app.views import actions, mailbox, reading, settings_mailbox
+from messages_app.views import actions, compose, mailbox, reading, settings_mailbox
 
 urlpatterns = [
     path("unified/<str:role>/", mailbox.unified, name="unified"),
@@ -19,6 +19,13 @@ urlpatterns = [
     path("m/<int:pk>/attachments.zip", reading.attachments_all, name="attachments_zip"),
     path("m/<int:pk>/trust-sender/", reading.trust_sender, name="trust_sender"),
     path("actions/", actions.actions, name="actions"),
+    path("compose/", compose.compose, name="compose"),
+    path("compose/draft/", compose.compose_draft, name="compose_draft"),
+    path("compose/upload/", compose.compose_upload, name="compose_upload"),
+    path("compose/addresses/", compose.compose_addresses, name="compose_addresses"),
+    path("compose/signature/<int:pk>/", compose.compose_signature, name="compose_signature"),
+    path("outbox/<int:pk>/undo/", compose.outbox_undo, name="outbox_undo"),
+    path("outbox/<int:pk>/scheduled/", compose.scheduled_action, name="scheduled_action"),
     path("settings/layout/", settings_mailbox.layout, name="settings_layout"),
     path("settings/folders/", settings_mailbox.folder_roles, name="settings_folders"),
     path("settings/folders/<int:pk>/", settings_mailbox.folder_roles_save, name="settings_folders_save"),

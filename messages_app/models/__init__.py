@@ -1,5 +1,6 @@
 from messages_app.models.account import CompanyServer, MailAccount
 from messages_app.models.arrival import ArrivalMarker
+from messages_app.models.compose import ComposeUpload, OutgoingContext
 from messages_app.models.folder import Folder
 from messages_app.models.message import Attachment, Message, MessageBody, MessageSource, PendingAction
 from messages_app.models.outbox import OutgoingMessage, OutgoingRecipient
@@ -14,12 +15,14 @@ __all__ = [
     "Attachment",
     "CompanyServer",
     "CompanySignature",
+    "ComposeUpload",
     "Folder",
     "MailAccount",
     "MailPreferences",
     "Message",
     "MessageBody",
     "MessageSource",
+    "OutgoingContext",
     "OutgoingMessage",
     "OutgoingRecipient",
     "PendingAction",

@@ -214,6 +214,18 @@ def _send_claimed(item: OutgoingMessage, token: str, sessions: _Sessions, result
         OutgoingRecipient.objects.bulk_create(rows, ignore_conflicts=True)
     result.sent += 1
     result.ids.append(item.pk)
+    _after_sent(item)
+
+
+def _after_sent(item: OutgoingMessage) -> None:
+    """What the compose page asked for once the message has left (flag the original, remove the
+    draft): never a reason to call a sent message anything but sent."""
+    from messages_app.services.compose import compose_after_sent
+
+    try:
+        compose_after_sent(item=item)
+    except Exception:
+        logger.exception("outbox: after-send steps of %s failed", item.pk)
 
 
 def _refused_row(item: OutgoingMessage, refusal, now: datetime) -> OutgoingRecipient:

@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from messages_app.enums import SpecialFolder
 from messages_app.mailbox.changes import change_token
 from messages_app.mailbox.keyset import Cursor
 from messages_app.mailbox.listing import messages_page
@@ -27,8 +28,10 @@ from messages_app.mailbox.threads import thread_messages, threads_page
 from messages_app.mailbox.tree import folder_tree, move_targets
 from messages_app.selectors import folders_of
 from messages_app.services.preferences import preferences_of
+from messages_app.views.compose import scheduled_items, sent_toast
 
 QUERY_MAX_CHARS = 200
+SCHEDULED_KEY = f"special:{SpecialFolder.SCHEDULED.value}"
 
 
 def shell_context(request, scope: Scope | None, preferences=None) -> dict:
@@ -40,6 +43,7 @@ def shell_context(request, scope: Scope | None, preferences=None) -> dict:
         "tree": folder_tree(request.user, merged=preferences.merge_accounts),
         "scope": scope,
         "poll_seconds": settings.MAIL_UNREAD_POLL_SECONDS,
+        "sent_toast": sent_toast(request),
     }
 
 
@@ -64,6 +68,7 @@ def list_context(request, scope: Scope) -> dict:
         "next_url": next_url, "preferences": preferences,
         "move_targets": move_targets(list(folders_of(request.user))),
         "changes_token": change_token(request.user), "live_poll_ms": settings.MAIL_LIVE_POLL_SECONDS * 1000,
+        "scheduled": list(scheduled_items(request.user)) if scope.key == SCHEDULED_KEY else None,
     }
 
 

@@ -109,6 +109,13 @@
     "!": () => act("spam"),
     "#": () => act("delete"),
     Delete: () => act("delete"),
+    c: () => {
+      const mailbox = $("#mailbox");
+      if (mailbox && mailbox.dataset.composeUrl) window.location.assign(mailbox.dataset.composeUrl);
+    },
+    r: () => { const link = $("#reading #reply"); if (link) link.click(); },
+    a: () => { const link = $("#reading #reply-all"); if (link) link.click(); },
+    f: () => { const link = $("#reading #forward"); if (link) link.click(); },
     "/": () => {
       const box = $("#search-box");
       if (box) box.focus();
@@ -342,6 +349,13 @@
       window.clearTimeout(toastTimer);
       if (toastArea.children.length) toastTimer = window.setTimeout(() => { toastArea.innerHTML = ""; }, 8000);
     }).observe(toastArea, { childList: true });
+  }
+
+  // After Invia the page opens with its toast and Annulla: gone once the undo window is over.
+  const sentToast = $("#toast .sent-toast");
+  if (sentToast) {
+    const seconds = parseInt(sentToast.dataset.seconds || "10", 10);
+    window.setTimeout(() => { if (sentToast.isConnected) sentToast.remove(); }, (seconds + 1) * 1000);
   }
 
   watchOlder();

@@ -1,0 +1,123 @@
+"""Writing mail in Chromium at 1440×900 and 390×844: compose with an attachment, schedule it two
+minutes ahead, find it in Programmati, send it now, find it in Inviata; reply from the reading
+pane with the undo toast. No CSP violation on the way (the editor is vendored Quill)."""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from messages_app.models import Message, OutgoingMessage
+from messages_app.services.outbox import outbox_send_due
+from tests.e2e.conftest import log_in
+from tests.e2e.test_mailbox_ux_browser import SIZES, open_tab, shot
+from tests.e2e.test_signature_browser import csp_violations
+from tests.messages_app.compose.test_compose import drafts_on_server
+from tests.messages_app.views import mails
+from tests.messages_app.views.conftest import make_mailbox, server_flags
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(params=list(SIZES))
+def size(request):
+    return request.param
+
+
+@pytest.fixture
+def inbox(owner, mail_user):
+    return make_mailbox(owner, mail_user, [
+        ("INBOX", mails.plain("Offerta rinnovo", "Buongiorno,\nconfermo l'offerta.", minutes=0,
+                              message_id="<offerta@cliente.test>"), ()),
+        ("INBOX", mails.plain("Verbale riunione", "Presenti: Olga, Mario.", minutes=20,
+                              sender="Luigi Verdi <luigi@cliente.test>"), ("\\Seen",)),
+    ])
+
+
+@pytest.mark.slow
+def test_compose_with_an_attachment_schedule_send_now_and_find_it_in_sent(browser, size, live_server, owner,
+                                                                         inbox, smtp_server, tmp_path):
+    context, tab = open_tab(browser, size)
+    violations = csp_violations(tab)
+    try:
+        log_in(tab, live_server, "owner", "owner-pass-1")
+        tab.keyboard.press("c")
+        expect(tab.locator("form#compose")).to_be_visible()
+        expect(tab.locator(".ql-editor")).to_be_visible()
+        tab.fill("#id_to", "lui")
+        suggestion = tab.locator("#suggestions li", has_text="luigi@cliente.test")
+        expect(suggestion).to_be_visible()
+        suggestion.dispatch_event("mousedown")
+        expect(tab.locator("#id_to")).to_have_value("Luigi Verdi <luigi@cliente.test>, ")
+        tab.fill("#id_subject", "Preventivo è pronto")
+        tab.locator(".ql-editor").click()
+        tab.keyboard.type("Buongiorno Luigi, in allegato il preventivo.")
+        attachment = tmp_path / "preventivo.pdf"
+        attachment.write_bytes(b"%PDF-1.4 " + b"x" * 200_000)
+        tab.set_input_files("#file-input", str(attachment))
+        expect(tab.locator("#upload-list li.upload.done")).to_contain_text("preventivo.pdf")
+        tab.locator("details.schedule > summary").click()
+        when = (timezone.now() + timedelta(minutes=2)).astimezone(ZoneInfo("Europe/Rome"))
+        tab.fill("#id_send_at", when.strftime("%Y-%m-%dT%H:%M"))
+        shot(tab, "compose-new", size)
+        tab.click("#send-button")
+
+        tab.wait_for_url("**/messages/special/scheduled/")
+        item = tab.locator("#scheduled li.scheduled-item", has_text="Preventivo è pronto")
+        expect(item).to_be_visible()
+        expect(tab.locator("#toast .toast")).to_contain_text("Programmato per")
+        shot(tab, "scheduled", size)
+        outgoing = OutgoingMessage.objects.get()
+        assert outgoing.state == "scheduled" and outgoing.send_at > timezone.now() + timedelta(seconds=60)
+
+        item.locator("button[value=send_now]").click()
+        expect(tab.locator("#toast .toast")).to_contain_text("Invio in corso")
+        assert outbox_send_due().ids == [outgoing.pk]
+        inbox.sync()
+        tab.goto(f"{live_server.url}/messages/unified/sent/")
+        expect(tab.locator("#rows li", has_text="Preventivo è pronto")).to_be_visible()
+        sent = Message.objects.get(folder__role="sent", subject="Preventivo è pronto")
+        assert sent.has_attachments
+        shot(tab, "sent-after-send-now", size)
+        assert not violations, violations
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+def test_reply_from_the_reading_pane(browser, size, live_server, owner, inbox, smtp_server, settings):
+    settings.MAIL_UNDO_SEND_SECONDS = 10
+    context, tab = open_tab(browser, size)
+    violations = csp_violations(tab)
+    try:
+        log_in(tab, live_server, "owner", "owner-pass-1")
+        tab.locator("#rows a.open", has_text="Offerta rinnovo").click()
+        reading = tab.locator("#reading")
+        expect(reading.locator("h2.subject")).to_have_text("Offerta rinnovo")
+        expect(reading.locator("#reply")).to_be_visible()
+        shot(tab, "reading-with-reply", size)
+        reading.locator("#reply").click()
+        expect(tab.locator("#id_subject")).to_have_value("Re: Offerta rinnovo")
+        expect(tab.locator("#id_to")).to_have_value("Mario Rossi <mario@cliente.test>")
+        expect(tab.locator(".compose-quote")).to_contain_text("confermo l'offerta")
+        tab.locator(".ql-editor").click()
+        tab.keyboard.type("Grazie, procediamo.")
+        expect(tab.locator("#draft-status")).to_contain_text("Bozza salvata", timeout=12_000)  # autosaved
+        draft_id = tab.locator("input[name=draft_id]").input_value()
+        assert len(drafts_on_server(inbox.mail_user, draft_id)) == 1
+        shot(tab, "compose-reply", size)
+        tab.click("#send-button")
+        tab.wait_for_url(f"{live_server.url}/messages/")
+        toast = tab.locator("#toast .sent-toast")
+        expect(toast).to_contain_text("Invio in corso")
+        expect(toast.locator("button.undo")).to_have_text("Annulla")
+        shot(tab, "sent-toast", size)
+        item = OutgoingMessage.objects.get()
+        assert outbox_send_due(now=item.send_at).ids == [item.pk]
+        assert "\\Answered" in server_flags(inbox.mail_user, "INBOX")[inbox.uids["Offerta rinnovo"]]
+        assert drafts_on_server(inbox.mail_user, draft_id) == []  # sending removed the draft
+        assert not violations, violations
+    finally:
+        context.close()
