@@ -9,6 +9,7 @@ to it (services/outbox.py).
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from messages_app.enums import DeliverySource, DeliveryStatus, OutboxState
 from messages_app.models.account import MailAccount
@@ -57,3 +58,26 @@ class OutgoingRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address}: {self.status}"
+
+
+class SharedSenderUse(models.Model):
+    """The log of who sent what from a shared sender account (admin site): one row per outgoing
+    message sent from a shared sender by a user other than its owner, written with its sent
+    state. It outlives the outgoing row and the account's shared flag."""
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="shared_sender_uses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shared_sender_uses")
+    outgoing = models.OneToOneField(OutgoingMessage, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="shared_sender_use")
+    sent_at = models.DateTimeField()
+    message_id = models.CharField(max_length=255)
+    subject = models.CharField(max_length=998, blank=True)
+    recipients = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        verbose_name = _("shared sender use")
+        verbose_name_plural = _("shared sender log")
+
+    def __str__(self) -> str:
+        return f"{self.user} via {self.account}: {self.subject}"
