@@ -188,6 +188,12 @@ def _finish(item: OutgoingMessage, token: str, **fields) -> bool:
         claim_token="", claimed_until=None, **fields) == 1
 
 
+def envelope_id(message_id: str) -> str:
+    """The ENVID sent with MAIL FROM (RFC 3461): the Message-ID without its brackets, which
+    delivery reports return as Original-Envelope-Id."""
+    return message_id.strip().strip("<>")[:100]
+
+
 def pending_recipients(item: OutgoingMessage) -> list[str]:
     """The envelope recipients still to be tried: a recipient the server already took (or refused
     for good) on an earlier attempt is never sent the message again."""
@@ -203,7 +209,8 @@ def _send_claimed(item: OutgoingMessage, token: str, sessions: _Sessions, result
     first_delivery = not item.recipients.filter(status=DeliveryStatus.ACCEPTED).exists()
     with _LeaseKeeper(item.pk, token):
         try:
-            outcome = sessions.smtp(account).send(sender=item.envelope_from, recipients=recipients, message=raw)
+            outcome = sessions.smtp(account).send(sender=item.envelope_from, recipients=recipients, message=raw,
+                                                  envelope_id=envelope_id(item.message_id))
         except MailError as exc:
             sessions.drop_smtp(account)
             _record_failure(item, token, exc, result)
