@@ -171,6 +171,11 @@ class SmtpConnection:
 async def _deliver(client: aiosmtplib.SMTP, config: SmtpConfig, sender: str, recipients: list[str],
                    message: bytes, envelope_id: str = "") -> SendResult:
     host, port = config.endpoint.host, config.endpoint.port
+    if client.is_ehlo_or_helo_needed:  # without AUTH nothing has said EHLO yet: the extensions are unknown
+        try:
+            await client.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            await client.helo()
     addresses = [sender, *recipients]
     utf8 = any(not a.isascii() for a in addresses)
     if utf8 and not client.supports_extension("smtputf8"):
