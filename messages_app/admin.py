@@ -64,4 +64,5 @@ class MailAccountAdmin(admin.ModelAdmin):
         return account.last_test_text or None  # None shows the admin's "-"
 
 
-from messages_app import admin_signature  # noqa: E402, F401  Firma centralizzata, in its own module
+# The admin's other modules, each registering its own models.
+from messages_app import admin_outbox, admin_signature  # noqa: E402, F401

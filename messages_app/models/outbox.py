@@ -62,8 +62,8 @@ class OutgoingRecipient(models.Model):
 
 class SharedSenderUse(models.Model):
     """The log of who sent what from a shared sender account (admin site): one row per outgoing
-    message sent from a shared sender by a user other than its owner, written with its sent
-    state. It outlives the outgoing row and the account's shared flag."""
+    message sent while the account is a shared sender (by any user, its owner too), written with
+    its first sent state. It outlives the outgoing row and the account's shared flag."""
 
     account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="shared_sender_uses")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shared_sender_uses")

@@ -257,7 +257,7 @@ def _deferred_note(deferred, *, final: bool = False) -> str:
 def _log_shared_sender_use(item: OutgoingMessage, now: datetime) -> None:
     """Who sent what from a shared sender (the admin site lists it): written with the sent state."""
     account = item.account
-    if not account.is_shared_sender or account.owner_id == item.owner_id:
+    if not account.is_shared_sender:
         return
     from messages_app.models import SharedSenderUse
 
