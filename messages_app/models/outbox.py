@@ -35,6 +35,8 @@ class OutgoingMessage(models.Model):
     class Meta:
         ordering = ["-send_at", "-id"]
         indexes = [models.Index(fields=["state", "send_at"], name="outbox_state_due")]
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outbox")
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.state})"
@@ -55,6 +57,8 @@ class OutgoingRecipient(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["message", "address"], name="one_row_per_recipient")]
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
 
     def __str__(self) -> str:
         return f"{self.address}: {self.status}"
