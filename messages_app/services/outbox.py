@@ -194,20 +194,24 @@ def envelope_id(message_id: str) -> str:
     return message_id.strip().strip("<>")[:100]
 
 
-def pending_recipients(item: OutgoingMessage) -> list[str]:
+def pending_recipients(item: OutgoingMessage, settled: list[tuple[str, str]] | None = None) -> list[str]:
     """The envelope recipients still to be tried: a recipient the server already took (or refused
-    for good) on an earlier attempt is never sent the message again."""
-    settled = {address.lower() for address in item.recipients.values_list("address", flat=True)}
-    return [address for address in item.envelope_to if address.lower() not in settled]
+    for good) on an earlier attempt is never sent the message again. `settled`: the item's
+    (address, status) rows when the caller has them."""
+    if settled is None:
+        settled = list(item.recipients.values_list("address", "status"))
+    done = {address.lower() for address, _status in settled}
+    return [address for address in item.envelope_to if address.lower() not in done]
 
 
 def _send_claimed(item: OutgoingMessage, token: str, sessions: _Sessions, result: SendDueResult) -> None:
     account = item.account
     raw = bytes(item.raw)
-    recipients = pending_recipients(item)
+    settled = list(item.recipients.values_list("address", "status"))
+    recipients = pending_recipients(item, settled)
     # A retry after a partial send: the copy is in Sent already, from the first attempt.
-    first_delivery = not item.recipients.filter(status=DeliveryStatus.ACCEPTED).exists()
-    with _LeaseKeeper(item.pk, token):
+    first_delivery = not any(status == DeliveryStatus.ACCEPTED for _address, status in settled)
+    with sessions.lease.hold(item.pk, token):
         try:
             outcome = sessions.smtp(account).send(sender=item.envelope_from, recipients=recipients, message=raw,
                                                   envelope_id=envelope_id(item.message_id))
@@ -379,34 +383,46 @@ def _in_sent(item: OutgoingMessage, sessions: _Sessions) -> bool:
         connection.release_selection()
 
 
-class _LeaseKeeper(threading.Thread):
-    """Renews a claim every third of its lease while a big message crawls to a slow server, so
-    only a dead worker's claim lapses (the sync lock's heartbeat, for one outgoing message)."""
+class _LeaseKeeper:
+    """Renews the claim being sent every third of its lease while a big message crawls to a slow
+    server, so only a dead worker's claim lapses (the sync lock's heartbeat, for the outgoing
+    message in hand). One thread per pass, started with the first send, not one per message."""
 
-    def __init__(self, outbox_id: int, token: str):
-        super().__init__(name=f"outbox-lease-{outbox_id}", daemon=True)
-        self.outbox_id = outbox_id
-        self.token = token
-        self.stopped = threading.Event()
+    def __init__(self):
+        self._current: tuple[int, str] | None = None
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> _LeaseKeeper:
+    @contextlib.contextmanager
+    def hold(self, outbox_id: int, token: str):
         # Inside a caller's transaction (the tests') its own connection would wait on that
         # transaction's write lock and could not see the claim anyway.
-        if not db_connection.in_atomic_block:
-            self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stopped.set()
-        if self.is_alive():
-            self.join(timeout=5)
-
-    def run(self) -> None:
+        if self._thread is None and not db_connection.in_atomic_block:
+            self._thread = threading.Thread(target=self._run, name="outbox-lease", daemon=True)
+            self._thread.start()
+        with self._lock:
+            self._current = (outbox_id, token)
         try:
-            while not self.stopped.wait(claim_lease().total_seconds() / 3):
-                OutgoingMessage.objects.filter(pk=self.outbox_id, claim_token=self.token,
-                                               state=OutboxState.SENDING).update(
-                    claimed_until=timezone.now() + claim_lease())
+            yield
+        finally:
+            with self._lock:
+                self._current = None
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped.wait(claim_lease().total_seconds() / 3):
+                with self._lock:
+                    current = self._current
+                if current is not None:
+                    OutgoingMessage.objects.filter(pk=current[0], claim_token=current[1],
+                                                   state=OutboxState.SENDING).update(
+                        claimed_until=timezone.now() + claim_lease())
         finally:
             db_connection.close()  # this thread's own connection
 
@@ -417,11 +433,13 @@ class _Sessions:
     def __init__(self):
         self._smtp: dict[int, object] = {}
         self._imap: dict[int, object] = {}
+        self.lease = _LeaseKeeper()
 
     def __enter__(self) -> _Sessions:
         return self
 
     def __exit__(self, *exc_info) -> None:
+        self.lease.stop()
         for connection in [*self._smtp.values(), *self._imap.values()]:
             with contextlib.suppress(Exception):
                 connection.close()

@@ -41,6 +41,10 @@ def bounce_for(message_id: str, recipient: str, *, action="failed", status="5.1.
     ).encode()
 
 
+def unique(kind: str) -> str:
+    return f"{kind}-{uuid.uuid4().hex[:8]}@example.test"  # the SMTP server's refusals are per address, per session
+
+
 def send(owner, account, to):
     item = outbox_queue(user=owner, account=account, to=to, subject="Offerta", text="Buongiorno", undo_seconds=0)
     assert outbox_send_due().sent == 1
@@ -62,20 +66,19 @@ def test_a_dsn_delivered_to_the_inbox_marks_the_recipient_not_delivered_after_a_
         owner, mail_account, mail_user, smtp_server, settings, prefetch):
     settings.MAIL_PREFETCH_BODIES = prefetch
     call_command("mail_sync", "--account", str(mail_account.pk), stdout=io.StringIO())  # the first pass: history
-    item = send(owner, mail_account, ["ghost@example.test", "real@example.test"])
-    assert delivery_of(outbox_show(item)) == {"ghost@example.test": ("accepted", "smtp"),
-                                              "real@example.test": ("accepted", "smtp")}
-    mail_user.dovecot.append(mail_user.login, "INBOX", bounce_for(item.message_id, "ghost@example.test"))
+    ghost, real = unique("ghost"), unique("real")
+    item = send(owner, mail_account, [ghost, real])
+    assert delivery_of(outbox_show(item)) == {ghost: ("accepted", "smtp"), real: ("accepted", "smtp")}
+    mail_user.dovecot.append(mail_user.login, "INBOX", bounce_for(item.message_id, ghost))
     mail_user.dovecot.append(mail_user.login, "INBOX", b"From: a@b.test\r\nSubject: unrelated\r\n\r\nhello\r\n")
     out = io.StringIO()
     call_command("mail_sync", "--account", str(mail_account.pk), stdout=out)
     assert "arrivals: 3 done, 0 to retry, 0 failed" in out.getvalue()  # the two and the copy in Sent
     row = outbox_show(item)
-    assert delivery_of(row) == {"ghost@example.test": ("not_delivered", "dsn"),
-                                "real@example.test": ("accepted", "smtp")}
-    ghost = next(entry for entry in row["delivery"] if entry["address"] == "ghost@example.test")
-    assert ghost["smtp_enhanced"] == "5.1.1" and ghost["smtp_code"] == 550
-    assert "User unknown" in ghost["smtp_text"]
+    assert delivery_of(row) == {ghost: ("not_delivered", "dsn"), real: ("accepted", "smtp")}
+    entry = next(entry for entry in row["delivery"] if entry["address"] == ghost)
+    assert entry["smtp_enhanced"] == "5.1.1" and entry["smtp_code"] == 550
+    assert "User unknown" in entry["smtp_text"]
     # Kept in Importata for the sender, once, with the bytes that went out.
     imported = list(local_messages(owner).filter(message_id=item.message_id))
     assert len(imported) == 1 and imported[0].subject == "Offerta"
@@ -86,14 +89,15 @@ def test_a_dsn_delivered_to_the_inbox_marks_the_recipient_not_delivered_after_a_
 
 def test_a_bounce_in_another_accounts_inbox_marks_nothing(owner, colleague, mail_account, mail_user, dovecot,
                                                          smtp_server):
-    item = send(owner, mail_account, ["ghost@example.test"])
+    ghost = unique("ghost")
+    item = send(owner, mail_account, [ghost])
     other_user = new_mail_user(dovecot, smtp_server)
     other = account_on(colleague, other_user)
     call_command("mail_sync", "--account", str(other.pk), stdout=io.StringIO())
     send(colleague, other, ["someone@example.test"])  # the other account has sent mail too
-    other_user.dovecot.append(other_user.login, "INBOX", bounce_for(item.message_id, "ghost@example.test"))
+    other_user.dovecot.append(other_user.login, "INBOX", bounce_for(item.message_id, ghost))
     call_command("mail_sync", "--account", str(other.pk), stdout=io.StringIO())
-    assert delivery_of(outbox_show(item)) == {"ghost@example.test": ("accepted", "smtp")}
+    assert delivery_of(outbox_show(item)) == {ghost: ("accepted", "smtp")}
     assert not Message.objects.filter(account__isnull=True, message_id=item.message_id).exists()
 
 
