@@ -7,6 +7,7 @@ Only staff reach the admin site, and Django's view permissions decide who sees t
 from django.contrib import admin
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from messages_app.enums import DeliveryStatus
 from messages_app.models import MailAccount, OutgoingMessage, OutgoingRecipient, SharedSenderUse
@@ -40,7 +41,7 @@ class OutgoingRecipientInline(_ReadOnly, admin.TabularInline):
 
 
 class _SharedSenderFilter(admin.SimpleListFilter):
-    title = _("shared sender")
+    title = pgettext_lazy("outbox", "shared sender account")
     parameter_name = "shared_sender"
 
     def lookups(self, request, model_admin):
