@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from messages_app.enums import DeliveryStatus, OutboxState
 from messages_app.models import OutgoingMessage
-from messages_app.services.outbox import MAX_ATTEMPTS, outbox_queue, outbox_send_due
+from messages_app.services.outbox import MAX_ATTEMPTS, outbox_queue, outbox_resend, outbox_send_due
 from tests.messages_app.outbox.helpers import sent_copies
 
 
@@ -95,3 +95,7 @@ def test_a_worker_killed_while_retrying_a_partial_send_leaves_it_uncertain(owner
     item.refresh_from_db()
     assert item.state == OutboxState.UNCERTAIN
     del smtp_server.recipient_replies[busy]
+    # The user sends it again: only to the one that had not taken it.
+    assert outbox_resend(user=owner, outbox_id=item.pk)
+    assert outbox_send_due().sent == 1
+    assert [m.rcpt_tos for m in smtp_server.wait_for(2, login=mail_user.login)] == [[fine], [busy]]
