@@ -165,7 +165,7 @@ def dsn_reports_step(message_ids: list[int]) -> None:
     """Arrival step: new mail that is a delivery report for something this account sent marks its
     recipients. Only mail on accounts that sent something is looked at, and only reports (by the
     parts the body prefetch found, else by sender and subject) are downloaded."""
-    from messages_app.services.message_body import message_raw
+    from messages_app.services.message_body import MessageGone, message_raw
 
     senders = set(OutgoingMessage.objects.filter(account__messages__id__in=message_ids)
                   .values_list("account_id", flat=True).distinct())
@@ -185,7 +185,11 @@ def dsn_reports_step(message_ids: list[int]) -> None:
             continue  # its parts are known and none is a report
         if not _might_be_report(message, seen):
             continue
-        report = parse_dsn(message_raw(message))
+        try:
+            raw = message_raw(message)
+        except MessageGone:
+            continue  # deleted or moved by another client since: the next pass sees it where it went
+        report = parse_dsn(raw)
         if report is None:
             continue
         item = dsn_apply(report=report, account_id=message.account_id, at=message.internal_date or message.date)
