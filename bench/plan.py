@@ -35,6 +35,7 @@ class Plan:
     deep_pages: int = 50
     backfill_open_sample: int = 50
     backfill_limit: int | None = None
+    send_messages: int = 200  # through the outbox, and as many through the bare aiosmtplib loop
     idle_floor_samples: int = 10
     open_floor_samples: int = 15
     sync_timeout_s: float = 540
@@ -54,4 +55,5 @@ class Plan:
                    insert_floor_rows=10_000, orm_floor_rows=5_000, resync_samples=20, change_rounds=2,
                    idle_samples=10, open_warmup=3, open_samples=15, page_warmup=5, page_samples=30,
                    backfill_open_sample=10, backfill_limit=2_000, idle_floor_samples=5, open_floor_samples=10,
-                   sync_timeout_s=240, page_budget_s=5, open_budget_s=10, idle_budget_s=10, backfill_budget_s=10)
+                   sync_timeout_s=240, page_budget_s=5, open_budget_s=10, idle_budget_s=10, backfill_budget_s=10,
+                   send_messages=40)

@@ -29,6 +29,7 @@ TARGETS = [
     ("pages.scaling_1m_vs_100k", "<=", 1.2, "page p95, 1M / 100k rows"),
     ("pages.search.p95_ms", "<=", 60, "search, p95 (ms)"),
     ("pages.compose.p95_ms", "<=", 50, "compose page, p95 (ms)"),
+    ("send.ratio_bare_aiosmtplib", ">=", 0.5, "outbox send / bare aiosmtplib"),
 ]
 
 
@@ -118,11 +119,13 @@ def draw_chart(report: dict, path: Path | None = None) -> Path | None:
         ("mbsync bodies", lookup(report, "backfill.mbsync.msgs_per_s")),
         ("body backfill", lookup(report, "backfill.msgs_per_s")),
         ("body backfill, batched", lookup(report, "backfill.batched_reference.msgs_per_s")),
+        ("bare aiosmtplib send", lookup(report, "send.bare_aiosmtplib.msgs_per_s")),
+        ("outbox send", lookup(report, "send.outbox.msgs_per_s")),
     ]
     bars = [(n, v) for n, v in bars if v]
     if bars:
         names, values = zip(*bars, strict=True)
-        colors = ["#1565c0" if n.startswith(("raw", "imapclient", "COPY", "bulk", "mbsync")) else "#ef6c00"
+        colors = ["#1565c0" if n.startswith(("raw", "imapclient", "COPY", "bulk", "mbsync", "bare")) else "#ef6c00"
                   for n in names]
         ax.barh(range(len(values)), values, color=colors)
         ax.set_yticks(range(len(values)), names, fontsize=8)

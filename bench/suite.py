@@ -11,10 +11,11 @@ import traceback
 from bench import env
 from bench.plan import Plan
 from bench.steps_imap import ImapSteps
+from bench.steps_send import SendSteps
 from bench.steps_web import WebSteps
 
 
-class Bench(ImapSteps, WebSteps):
+class Bench(ImapSteps, WebSteps, SendSteps):
     """One run: set-up, then each step in order; a failing step is recorded and the next runs."""
 
     def __init__(self, plan: Plan, report: dict, processes: env.Processes, work) -> None:
@@ -122,6 +123,8 @@ class Bench(ImapSteps, WebSteps):
             self.database_only()
         with self.step("web"):
             self.web()
+        with self.step("send"):
+            self.send()
         with self.step("load"):
             self.load()
         with self.step("backfill"):

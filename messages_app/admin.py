@@ -78,4 +78,5 @@ class MailAccountAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
 
-from messages_app import admin_signature  # noqa: E402, F401  Firma centralizzata, in its own module
+# The admin's other modules, each registering its own models.
+from messages_app import admin_outbox, admin_signature  # noqa: E402, F401

@@ -37,6 +37,7 @@ from messages_app.exceptions import (
 from messages_app.gateways.deadline import remaining
 from messages_app.gateways.errors import client_ssl_context, network_errors
 from messages_app.gateways.imap import bearer_mechanism, sasl_bearer
+from messages_app.mime.dsn import xtext_encode
 from messages_app.netguard import Endpoint
 
 
@@ -175,26 +176,36 @@ class SmtpConnection:
         self._thread.join(timeout=5)
         self._loop.close()
 
-    def send(self, *, sender: str, recipients: list[str], message: bytes) -> SendResult:
+    def send(self, *, sender: str, recipients: list[str], message: bytes, envelope_id: str = "") -> SendResult:
         """Send `message` (the bytes as they are, headers included) from the envelope `sender`
         to `recipients`. Recipients the server refuses are reported in the result while the
         others get the message; when it refuses all of them nothing is sent and
         RecipientsRefused is raised. A refused MAIL FROM raises SenderRefused, a refused DATA
-        DataRefused."""
+        DataRefused. `envelope_id` goes out as ENVID (with RET=HDRS) where the server offers DSN, so
+        that its delivery reports name the message."""
         if self._client is None:
             raise MailError("the SMTP session is not open", host=self.config.endpoint.host)
-        return self._call(lambda: _deliver(self._client, self.config, sender, list(recipients), message))
+        return self._call(lambda: _deliver(self._client, self.config, sender, list(recipients), message,
+                                           envelope_id))
 
 
 async def _deliver(client: aiosmtplib.SMTP, config: SmtpConfig, sender: str, recipients: list[str],
-                   message: bytes) -> SendResult:
+                   message: bytes, envelope_id: str = "") -> SendResult:
     host, port = config.endpoint.host, config.endpoint.port
+    if client.is_ehlo_or_helo_needed:  # without AUTH nothing has said EHLO yet: the extensions are unknown
+        try:
+            await client.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            await client.helo()
     addresses = [sender, *recipients]
     utf8 = any(not a.isascii() for a in addresses)
     if utf8 and not client.supports_extension("smtputf8"):
         raise MailError("the server does not accept non-ASCII addresses (no SMTPUTF8)", host=host, port=port)
     encoding = "utf-8" if utf8 else "ascii"
-    await client.mail(sender, options=["SMTPUTF8"] if utf8 else [], encoding=encoding)
+    options = ["SMTPUTF8"] if utf8 else []
+    if envelope_id and client.supports_extension("dsn"):
+        options += ["RET=HDRS", f"ENVID={xtext_encode(envelope_id)}"]
+    await client.mail(sender, options=options, encoding=encoding)
     accepted, refused = [], []
     for recipient in recipients:
         try:

@@ -3,7 +3,7 @@ from messages_app.models.arrival import ArrivalMarker
 from messages_app.models.compose import ComposeUpload, OutgoingContext
 from messages_app.models.folder import Folder
 from messages_app.models.message import Attachment, Message, MessageBody, MessageSource, PendingAction
-from messages_app.models.outbox import OutgoingMessage, OutgoingRecipient
+from messages_app.models.outbox import OutgoingMessage, OutgoingRecipient, SharedSenderUse
 from messages_app.models.preferences import MailPreferences, TrustedSender
 from messages_app.models.signature import AccountSignature, CompanySignature, SignatureChoice
 from messages_app.models.synclock import SyncLock
@@ -25,6 +25,7 @@ __all__ = [
     "OutgoingContext",
     "OutgoingMessage",
     "OutgoingRecipient",
+    "SharedSenderUse",
     "PendingAction",
     "SignatureChoice",
     "SyncLock",

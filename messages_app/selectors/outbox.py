@@ -1,6 +1,12 @@
 """Reads of the outbox: a user's outgoing messages, and the one row shape commands print."""
 
-from messages_app.models import OutgoingMessage
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils.translation import pgettext_lazy
+
+from messages_app.enums import DeliverySource, DeliveryStatus, OutboxState
+from messages_app.models import OutgoingMessage, OutgoingRecipient
 
 
 def outbox_of(user):
@@ -38,3 +44,76 @@ def outbox_row(item: OutgoingMessage) -> dict:
             for r in item.recipients.all()
         ],
     }
+
+
+# --- delivery in words (the reading pane, an outbox item) ---------------------------------------
+
+# RFC 3463 codes a person can read, most specific first.
+_REASONS = (
+    ("5.1.1", pgettext_lazy("delivery reason", "the address does not exist")),
+    ("5.1.10", pgettext_lazy("delivery reason", "the address does not exist")),
+    ("5.1.2", pgettext_lazy("delivery reason", "the recipient's domain does not exist")),
+    ("5.1.6", pgettext_lazy("delivery reason", "the recipient has moved")),
+    ("5.2.1", pgettext_lazy("delivery reason", "the mailbox is disabled")),
+    ("5.2.2", pgettext_lazy("delivery reason", "the mailbox is full")),
+    ("4.2.2", pgettext_lazy("delivery reason", "the mailbox is full")),
+    ("5.3.4", pgettext_lazy("delivery reason", "the message is too large")),
+    ("5.2.3", pgettext_lazy("delivery reason", "the message is too large")),
+    ("5.7.", pgettext_lazy("delivery reason", "refused by the recipient's server policy")),
+    ("5.1.", pgettext_lazy("delivery reason", "the address was refused")),
+    ("4.", pgettext_lazy("delivery reason", "the server asked to try later")),
+)
+
+_WORDS = {
+    DeliveryStatus.ACCEPTED: pgettext_lazy("delivery in words", "Accepted by the server"),
+    DeliveryStatus.DELIVERED: pgettext_lazy("delivery in words", "Delivered"),
+    DeliveryStatus.NOT_DELIVERED: pgettext_lazy("delivery in words", "Not delivered"),
+    DeliveryStatus.FAILED: pgettext_lazy("delivery in words", "Failed"),
+}
+
+
+@dataclass(frozen=True)
+class DeliveryLine:
+    address: str
+    status: str
+    words: str  # "Not delivered"
+    reason: str  # "the address does not exist", or ""
+    reply: str  # what the server said: "550 5.1.1 No such user", or ""
+    source: str
+    at: datetime
+
+
+def delivery_reason(enhanced: str) -> str:
+    for prefix, words in _REASONS:
+        if enhanced == prefix or (prefix.endswith(".") and enhanced.startswith(prefix)):
+            return str(words)
+    return ""
+
+
+def delivery_line(row: OutgoingRecipient) -> DeliveryLine:
+    reply = row.smtp_text
+    if row.source == DeliverySource.SMTP and row.status != DeliveryStatus.ACCEPTED:
+        reply = " ".join(str(part) for part in (row.smtp_code, row.smtp_enhanced, row.smtp_text) if part)
+    if row.status == DeliveryStatus.ACCEPTED:
+        reply = ""
+    reason = "" if row.status in (DeliveryStatus.ACCEPTED, DeliveryStatus.DELIVERED) else delivery_reason(
+        row.smtp_enhanced)
+    return DeliveryLine(address=row.address, status=row.status, words=str(_WORDS.get(row.status, row.status)),
+                        reason=reason, reply=reply, source=row.source, at=row.at)
+
+
+def delivery_lines(item: OutgoingMessage) -> list[DeliveryLine]:
+    return [delivery_line(row) for row in item.recipients.all()]
+
+
+def delivery_of_message(user, message) -> list[DeliveryLine]:
+    """Per-recipient delivery of a message the user sent through the outbox (its copy in Sent, in
+    Importata), found by its Message-ID among the user's own outgoing messages; [] otherwise."""
+    if not message.message_id:
+        return []
+    item = (outbox_of(user).filter(message_id=message.message_id, state__in=_DELIVERY_STATES)
+            .prefetch_related("recipients").order_by("-id").first())
+    return delivery_lines(item) if item is not None else []
+
+
+_DELIVERY_STATES = (OutboxState.SENT, OutboxState.SCHEDULED, OutboxState.FAILED, OutboxState.UNCERTAIN)

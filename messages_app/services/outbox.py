@@ -188,30 +188,64 @@ def _finish(item: OutgoingMessage, token: str, **fields) -> bool:
         claim_token="", claimed_until=None, **fields) == 1
 
 
+def envelope_id(message_id: str) -> str:
+    """The ENVID sent with MAIL FROM (RFC 3461): the Message-ID without its brackets, which
+    delivery reports return as Original-Envelope-Id."""
+    return message_id.strip().strip("<>")[:100]
+
+
+def pending_recipients(item: OutgoingMessage, settled: list[tuple[str, str]] | None = None) -> list[str]:
+    """The envelope recipients still to be tried: a recipient the server already took (or refused
+    for good) on an earlier attempt is never sent the message again. `settled`: the item's
+    (address, status) rows when the caller has them."""
+    if settled is None:
+        settled = list(item.recipients.values_list("address", "status"))
+    done = {address.lower() for address, _status in settled}
+    return [address for address in item.envelope_to if address.lower() not in done]
+
+
 def _send_claimed(item: OutgoingMessage, token: str, sessions: _Sessions, result: SendDueResult) -> None:
     account = item.account
     raw = bytes(item.raw)
-    with _LeaseKeeper(item.pk, token):
+    settled = list(item.recipients.values_list("address", "status"))
+    recipients = pending_recipients(item, settled)
+    # A retry after a partial send: the copy is in Sent already, from the first attempt.
+    first_delivery = not any(status == DeliveryStatus.ACCEPTED for _address, status in settled)
+    with sessions.lease.hold(item.pk, token):
         try:
-            outcome = sessions.smtp(account).send(sender=item.envelope_from, recipients=list(item.envelope_to),
-                                                  message=raw)
+            outcome = sessions.smtp(account).send(sender=item.envelope_from, recipients=recipients, message=raw,
+                                                  envelope_id=envelope_id(item.message_id))
         except MailError as exc:
             sessions.drop_smtp(account)
             _record_failure(item, token, exc, result)
             return
-        note = _file_in_sent(account, raw, sessions)
+        note = _file_in_sent(account, raw, sessions) if first_delivery else ""
     now = timezone.now()
+    deferred = [refusal for refusal in outcome.refused if not refusal.permanent]
+    retry = bool(deferred) and item.attempts < MAX_ATTEMPTS
     with transaction.atomic():
+        if retry:
+            # Sent to the others; those the server asked us to try later get it on the next attempt.
+            fields = {"state": OutboxState.SCHEDULED, "send_at": now + retry_delay(item.attempts),
+                      "sent_at": item.sent_at or now, "error": _deferred_note(deferred)}
+        else:
+            fields = {"state": OutboxState.SENT, "sent_at": item.sent_at or now,
+                      "error": note or (_deferred_note(deferred, final=True) if deferred else "")}
         # Our claim may have lapsed while the server was slow and a reconciler, not finding the
-        # copy yet, called it uncertain: we know better now, so say sent (a user's resend is theirs).
-        if not (_finish(item, token, state=OutboxState.SENT, sent_at=now, error=note)
-                or OutgoingMessage.objects.filter(pk=item.pk, state=OutboxState.UNCERTAIN).update(
-                    state=OutboxState.SENT, sent_at=now, error=note) == 1):
+        # copy yet, called it uncertain: we know better now (a user's resend is theirs).
+        if not (_finish(item, token, **fields)
+                or OutgoingMessage.objects.filter(pk=item.pk, state=OutboxState.UNCERTAIN).update(**fields) == 1):
             return
         rows = [OutgoingRecipient(message=item, address=address, status=DeliveryStatus.ACCEPTED, at=now,
                                   source=DeliverySource.SMTP, smtp_code=250) for address in outcome.accepted]
-        rows += [_refused_row(item, refusal, now) for refusal in outcome.refused]
+        rows += [_refused_row(item, refusal, now) for refusal in outcome.refused
+                 if refusal.permanent or not retry]
         OutgoingRecipient.objects.bulk_create(rows, ignore_conflicts=True)
+        if first_delivery:
+            _log_shared_sender_use(item, now)
+    if retry:
+        result.retried += 1
+        return
     result.sent += 1
     result.ids.append(item.pk)
     _after_sent(item)
@@ -228,9 +262,29 @@ def _after_sent(item: OutgoingMessage) -> None:
         logger.exception("outbox: after-send steps of %s failed", item.pk)
 
 
+def _deferred_note(deferred, *, final: bool = False) -> str:
+    reasons = "; ".join(str(refusal) for refusal in deferred)
+    if final:
+        return _("Sent to the other recipients; the server kept asking to try later for: %(reasons)s") % {
+            "reasons": reasons}
+    return _("Sent to the other recipients; the server asked to try later for: %(reasons)s") % {"reasons": reasons}
+
+
+def _log_shared_sender_use(item: OutgoingMessage, now: datetime) -> None:
+    """Who sent what from a shared sender (the admin site lists it): written with the sent state."""
+    account = item.account
+    if not account.is_shared_sender:
+        return
+    from messages_app.models import SharedSenderUse
+
+    SharedSenderUse.objects.get_or_create(outgoing=item, defaults={
+        "account": account, "user_id": item.owner_id, "sent_at": now, "message_id": item.message_id,
+        "subject": item.subject, "recipients": list(item.envelope_to)})
+
+
 def _refused_row(item: OutgoingMessage, refusal, now: datetime) -> OutgoingRecipient:
     # 5xx ("5.1.1 no such user", "5.2.1 disabled"): that address will never get it. A 4xx for one
-    # recipient while others took the message is kept as failed with the server's words.
+    # recipient still refused after the last attempt is kept as failed with the server's words.
     status = DeliveryStatus.NOT_DELIVERED if refusal.permanent else DeliveryStatus.FAILED
     return OutgoingRecipient(message=item, address=refusal.recipient, status=status, at=now,
                              source=DeliverySource.SMTP, smtp_code=refusal.code, smtp_enhanced=refusal.enhanced,
@@ -240,18 +294,29 @@ def _refused_row(item: OutgoingMessage, refusal, now: datetime) -> OutgoingRecip
 def _record_failure(item: OutgoingMessage, token: str, exc: MailError, result: SendDueResult) -> None:
     reason = exc.user_message()
     now = timezone.now()
+    refusals = exc.refusals if isinstance(exc, RecipientsRefused) else []
     if is_transient(exc) and item.attempts < MAX_ATTEMPTS:  # item was read after the claim counted it
         delay = retry_delay(item.attempts)
-        if _finish(item, token, state=OutboxState.SCHEDULED, send_at=now + delay, error=reason):
-            result.retried += 1
+        with transaction.atomic():
+            if not _finish(item, token, state=OutboxState.SCHEDULED, send_at=now + delay, error=reason):
+                return
+            # Refused for good now: not tried again with the others.
+            OutgoingRecipient.objects.bulk_create([_refused_row(item, refusal, now) for refusal in refusals
+                                                   if refusal.permanent], ignore_conflicts=True)
+        result.retried += 1
         return
+    # Some recipients took it on an earlier attempt: the message was sent, to them.
+    partly_sent = item.recipients.filter(status=DeliveryStatus.ACCEPTED).exists()
     with transaction.atomic():
-        if not _finish(item, token, state=OutboxState.FAILED, error=reason):
+        if not _finish(item, token, state=OutboxState.SENT if partly_sent else OutboxState.FAILED, error=reason):
             return
-        if isinstance(exc, RecipientsRefused):
-            OutgoingRecipient.objects.bulk_create([_refused_row(item, refusal, now) for refusal in exc.refusals],
-                                                  ignore_conflicts=True)
-    result.failed += 1
+        OutgoingRecipient.objects.bulk_create([_refused_row(item, refusal, now) for refusal in refusals],
+                                              ignore_conflicts=True)
+    if partly_sent:
+        result.sent += 1
+        result.ids.append(item.pk)
+    else:
+        result.failed += 1
 
 
 # --- Sent folder and reconciliation -------------------------------------------------------------
@@ -301,7 +366,9 @@ def _reconcile_lapsed(now: datetime, sessions: _Sessions, result: SendDueResult)
             continue
         item = OutgoingMessage.objects.select_related("account__owner").get(pk=outbox_id)
         try:
-            found = _in_sent(item, sessions)
+            # After a partial send the copy in Sent is from the first attempt: no proof of this one.
+            found = (not item.recipients.filter(status=DeliveryStatus.ACCEPTED).exists()
+                     and _in_sent(item, sessions))
         except MailError as exc:
             # Cannot look now: leave it sending; the claim lapses again and the next poll retries.
             sessions.drop_imap(item.account)
@@ -328,34 +395,46 @@ def _in_sent(item: OutgoingMessage, sessions: _Sessions) -> bool:
         connection.release_selection()
 
 
-class _LeaseKeeper(threading.Thread):
-    """Renews a claim every third of its lease while a big message crawls to a slow server, so
-    only a dead worker's claim lapses (the sync lock's heartbeat, for one outgoing message)."""
+class _LeaseKeeper:
+    """Renews the claim being sent every third of its lease while a big message crawls to a slow
+    server, so only a dead worker's claim lapses (the sync lock's heartbeat, for the outgoing
+    message in hand). One thread per pass, started with the first send, not one per message."""
 
-    def __init__(self, outbox_id: int, token: str):
-        super().__init__(name=f"outbox-lease-{outbox_id}", daemon=True)
-        self.outbox_id = outbox_id
-        self.token = token
-        self.stopped = threading.Event()
+    def __init__(self):
+        self._current: tuple[int, str] | None = None
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> _LeaseKeeper:
+    @contextlib.contextmanager
+    def hold(self, outbox_id: int, token: str):
         # Inside a caller's transaction (the tests') its own connection would wait on that
         # transaction's write lock and could not see the claim anyway.
-        if not db_connection.in_atomic_block:
-            self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stopped.set()
-        if self.is_alive():
-            self.join(timeout=5)
-
-    def run(self) -> None:
+        if self._thread is None and not db_connection.in_atomic_block:
+            self._thread = threading.Thread(target=self._run, name="outbox-lease", daemon=True)
+            self._thread.start()
+        with self._lock:
+            self._current = (outbox_id, token)
         try:
-            while not self.stopped.wait(claim_lease().total_seconds() / 3):
-                OutgoingMessage.objects.filter(pk=self.outbox_id, claim_token=self.token,
-                                               state=OutboxState.SENDING).update(
-                    claimed_until=timezone.now() + claim_lease())
+            yield
+        finally:
+            with self._lock:
+                self._current = None
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped.wait(claim_lease().total_seconds() / 3):
+                with self._lock:
+                    current = self._current
+                if current is not None:
+                    OutgoingMessage.objects.filter(pk=current[0], claim_token=current[1],
+                                                   state=OutboxState.SENDING).update(
+                        claimed_until=timezone.now() + claim_lease())
         finally:
             db_connection.close()  # this thread's own connection
 
@@ -366,11 +445,13 @@ class _Sessions:
     def __init__(self):
         self._smtp: dict[int, object] = {}
         self._imap: dict[int, object] = {}
+        self.lease = _LeaseKeeper()
 
     def __enter__(self) -> _Sessions:
         return self
 
     def __exit__(self, *exc_info) -> None:
+        self.lease.stop()
         for connection in [*self._smtp.values(), *self._imap.values()]:
             with contextlib.suppress(Exception):
                 connection.close()

@@ -17,6 +17,7 @@ from messages_app.mime.parse import PartNotFoundError
 from messages_app.mime.sanitize import clean_html, text_to_html
 from messages_app.models import Message
 from messages_app.selectors import visible_attachment_or_404, visible_message_or_404
+from messages_app.selectors.outbox import delivery_of_message
 from messages_app.services.message_body import (
     attachment_payload,
     attachments_zip,
@@ -67,7 +68,8 @@ def _images_allowed(request, message: Message) -> bool:
 def message_read(request, pk: int):
     message = owned_message(request.user, pk)
     preferences = preferences_of(request.user)
-    context = {"message": message, "error": "", "body": None}
+    context = {"message": message, "error": "", "body": None,
+               "delivery": delivery_of_message(request.user, message)}
     try:
         body = message_body_get(message=message)
     except MailError as exc:
