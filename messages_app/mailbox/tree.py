@@ -41,7 +41,7 @@ class FolderTree:
 
 def unread_by_folder(user) -> dict[int, int]:
     folder_ids = list(visible_folders(user).values_list("pk", flat=True))
-    rows = (Message.objects.filter(folder_id__in=folder_ids, is_seen=False)
+    rows = (Message.objects.filter(folder_id__in=folder_ids, is_seen=False, x_ricevuta="")  # receipts: not mail
             .values("folder_id").annotate(unread=Count("*")).order_by())
     return {row["folder_id"]: row["unread"] for row in rows}
 

@@ -3,6 +3,7 @@ from messages_app.models.arrival import ArrivalMarker
 from messages_app.models.folder import Folder
 from messages_app.models.message import Attachment, Message, MessageBody, MessageSource, PendingAction
 from messages_app.models.outbox import OutgoingMessage, OutgoingRecipient
+from messages_app.models.pec import PecKind, PecMessage, PecSignature
 from messages_app.models.preferences import MailPreferences, TrustedSender
 from messages_app.models.signature import AccountSignature, CompanySignature, SignatureChoice
 from messages_app.models.synclock import SyncLock
@@ -22,6 +23,9 @@ __all__ = [
     "MessageSource",
     "OutgoingMessage",
     "OutgoingRecipient",
+    "PecKind",
+    "PecMessage",
+    "PecSignature",
     "PendingAction",
     "SignatureChoice",
     "SyncLock",

@@ -1,0 +1,156 @@
+"""PEC end to end on the real servers: built envelopes and receipts (signed by a throwaway provider
+CA) delivered into Dovecot, synced, read; a message sent through the outbox to three PEC
+recipients gets its acceptance and delivery receipts, one of them a failure."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import translation
+
+from messages_app.enums import DeliverySource, DeliveryStatus
+from messages_app.mailbox.listing import messages_page
+from messages_app.mailbox.scopes import scope_from_key
+from messages_app.models import Message, OutgoingMessage, PecMessage
+from messages_app.services.outbox import outbox_queue, outbox_send_due
+from messages_app.services.sync import account_sync
+from tests.conftest import account_on
+from tests.messages_app.pec.samples import original_message, provider, tamper
+
+RECIPIENTS = ["protocollo@pec.comune.test", "ufficio.legale@pec.fornitore.test", "amministrazione@pec.chiusa.test"]
+FAILURE = "5.1.1 - Casella inesistente: amministrazione@pec.chiusa.test"
+
+
+@pytest.fixture
+def trust_file(settings, tmp_path):
+    settings.MAIL_PEC_TRUST_FILE = provider().write_ca(tmp_path / "pec-ca.pem")
+    return settings.MAIL_PEC_TRUST_FILE
+
+
+def send_to_three(owner, account) -> OutgoingMessage:
+    item = outbox_queue(user=owner, account=account, to=RECIPIENTS, subject="Diffida ad adempiere",
+                        text="Con la presente vi diffidiamo.", undo_seconds=0)
+    outbox_send_due()
+    item.refresh_from_db()
+    assert item.state == "sent"
+    return item
+
+
+def receipts_for(item: OutgoingMessage, sender: str) -> list[bytes]:
+    pec = provider()
+    common = {"msgid": item.message_id, "mittente": sender, "oggetto": item.subject}
+    return [
+        pec.receipt("accettazione", destinatari=RECIPIENTS, **common),
+        pec.receipt("avvenuta-consegna", destinatari=RECIPIENTS, consegna=RECIPIENTS[0], **common),
+        pec.receipt("avvenuta-consegna", destinatari=RECIPIENTS, consegna=RECIPIENTS[1], **common),
+        pec.receipt("errore-consegna", destinatari=RECIPIENTS, consegna=RECIPIENTS[2], errore="no-dest",
+                    errore_esteso=FAILURE, **common),
+    ]
+
+
+def deliver(mail_user, *raws):
+    for raw in raws:
+        mail_user.dovecot.append(mail_user.login, "INBOX", raw)
+
+
+def test_receipts_become_the_delivery_status_of_the_sent_message_per_recipient(owner, mail_user, trust_file):
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)  # the first sync: what comes after it is new mail
+    item = send_to_three(owner, account)
+    deliver(mail_user, *receipts_for(item, mail_user.email))
+    account_sync(account.pk)
+
+    receipts = PecMessage.objects.filter(outgoing=item)
+    assert sorted(receipts.values_list("kind", flat=True)) == [
+        "accettazione", "avvenuta-consegna", "avvenuta-consegna", "errore-consegna"]
+    assert set(receipts.values_list("signature", flat=True)) == {"trusted"}
+    status = {r.address: (r.status, r.source, r.smtp_text) for r in item.recipients.all()}
+    assert status == {
+        RECIPIENTS[0]: (DeliveryStatus.DELIVERED, DeliverySource.PEC, ""),
+        RECIPIENTS[1]: (DeliveryStatus.DELIVERED, DeliverySource.PEC, ""),
+        RECIPIENTS[2]: (DeliveryStatus.NOT_DELIVERED, DeliverySource.PEC, FAILURE),
+    }
+    # mail_outbox show: the same, with source pec
+    out = StringIO()
+    call_command("mail_outbox", "show", str(item.pk), "--json", stdout=out)
+    shown = json.loads(out.getvalue())
+    assert {(d["address"], d["status"], d["source"]) for d in shown["delivery"]} == {
+        (RECIPIENTS[0], "delivered", "pec"), (RECIPIENTS[1], "delivered", "pec"),
+        (RECIPIENTS[2], "not_delivered", "pec")}
+
+    # Not in the Inbox list (nor its unread count), still on the server, untouched.
+    page = messages_page(owner, scope_from_key(owner, "unified:inbox"))
+    assert [m.subject for m in page.rows] == []
+    client = mail_user.dovecot.imap_client(mail_user.login)
+    try:
+        client.select_folder("INBOX", readonly=True)
+        assert len(client.search(["ALL"])) == 4
+        assert len(client.search(["DELETED"])) == 0
+    finally:
+        client.logout()
+
+
+def test_a_late_acceptance_does_not_undo_a_delivery_and_a_rerun_changes_nothing(owner, mail_user):
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    item = send_to_three(owner, account)
+    acceptance, *deliveries = receipts_for(item, mail_user.email)
+    deliver(mail_user, *deliveries)
+    account_sync(account.pk)
+    deliver(mail_user, acceptance)
+    account_sync(account.pk)
+    from messages_app.services.pec import pec_receipts_step
+
+    pec_receipts_step(list(Message.objects.filter(account=account).values_list("pk", flat=True)))
+    assert sorted(item.recipients.values_list("status", flat=True)) == ["delivered", "delivered", "not_delivered"]
+    assert PecMessage.objects.filter(outgoing=item).count() == 4
+    assert set(PecMessage.objects.values_list("signature", flat=True)) == {"intact"}  # no trust file
+
+
+def test_an_envelope_reads_as_the_message_it_carries(owner, owner_client, mail_user, trust_file):
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    original = original_message(sender="avv.bianchi@pec.studio.test", to=[mail_user.email],
+                                subject="Contestazione fattura 2026/118",
+                                text="Egregi Signori,\ncontestiamo la fattura in oggetto.\n",
+                                attachment=("contestazione.pdf", b"%PDF-1.4 contestazione"))
+    deliver(mail_user, provider().envelope(original))
+    account_sync(account.pk)
+
+    message = Message.objects.get(account=account, folder__name="INBOX")
+    assert (message.subject, message.from_name, message.from_addr) == (
+        "Contestazione fattura 2026/118", "Studio Legale Bianchi", "avv.bianchi@pec.studio.test")
+    pec = PecMessage.objects.get(message=message)
+    assert (pec.kind, pec.certified_sender, pec.provider, pec.signature) == (
+        "posta-certificata", "avv.bianchi@pec.studio.test", "Gestore di prova PEC S.p.A.", "trusted")
+    assert pec.identifier.startswith("opec21.")
+    with translation.override("en"):
+        response = owner_client.get(reverse("messages_app:message", args=[message.pk]), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert "contestiamo la fattura in oggetto" in html
+    assert "Per conto di" not in html
+    assert 'class="pec-badge' in html and "Gestore di prova PEC S.p.A." in html
+    assert "contestazione.pdf" in html and "daticert.xml" not in html.split('class="attachments"')[-1]
+    attachment = message.attachments.get(filename="contestazione.pdf")
+    download = owner_client.get(reverse("messages_app:attachment", args=[message.pk, attachment.pk]))
+    assert b"".join(download.streaming_content if download.streaming else [download.content]) == (
+        b"%PDF-1.4 contestazione")
+    envelope = owner_client.get(reverse("messages_app:pec_envelope", args=[message.pk]))
+    assert envelope.status_code == 200 and b"X-Trasporto: posta-certificata" in envelope.content
+
+
+def test_a_tampered_postacert_is_detected_and_said_in_words(owner, owner_client, mail_user, trust_file):
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    original = original_message(sender="fornitore@pec.fornitore.test", to=[mail_user.email],
+                                subject="Offerta economica", text="Importo complessivo: 10.000 euro.\n")
+    deliver(mail_user, tamper(provider().envelope(original), b"10.000 euro", b"1.000 euro"))
+    account_sync(account.pk)
+    message = Message.objects.get(account=account, folder__name="INBOX")
+    assert PecMessage.objects.get(message=message).signature == "tampered"
+    with translation.override("en"):
+        html = owner_client.get(reverse("messages_app:message", args=[message.pk]),
+                                HTTP_HX_REQUEST="true").content.decode()
+    assert "The message was altered after the provider signed it" in html
