@@ -154,3 +154,47 @@ def test_a_tampered_postacert_is_detected_and_said_in_words(owner, owner_client,
         html = owner_client.get(reverse("messages_app:message", args=[message.pk]),
                                 HTTP_HX_REQUEST="true").content.decode()
     assert "The message was altered after the provider signed it" in html
+
+
+def test_every_receipt_type_is_attached_to_its_sent_message_and_recipient(owner, mail_user):
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    first = send_to_three(owner, account)
+    second = outbox_queue(user=owner, account=account, to=["albo@pec.ordine.test"], subject="Iscrizione all'albo",
+                          text="Domanda di iscrizione.", undo_seconds=0)
+    outbox_send_due()
+    second.refresh_from_db()
+    pec = provider()
+    one = {"msgid": first.message_id, "mittente": mail_user.email, "oggetto": first.subject, "destinatari": RECIPIENTS}
+    two = {"msgid": second.message_id, "mittente": mail_user.email, "oggetto": second.subject,
+           "destinatari": ["albo@pec.ordine.test"]}
+    by_msgid_only = pec.receipt("avvenuta-consegna", consegna=RECIPIENTS[0], **one).replace(
+        f"X-Riferimento-Message-ID: {first.message_id}\r\n".encode(), b"")
+    deliver(mail_user,
+            pec.receipt("presa-in-carico", **one),
+            by_msgid_only,  # matched by daticert.xml's msgid alone
+            pec.receipt("preavviso-errore-consegna", consegna=RECIPIENTS[1], errore="altro",
+                        errore_esteso="Consegna non avvenuta entro 12 ore", **one),
+            pec.receipt("rilevazione-virus", consegna=RECIPIENTS[2], errore="virus",
+                        errore_esteso="Rilevato virus nel messaggio", **one),
+            pec.receipt("non-accettazione", errore="altro", errore_esteso="Allegato oltre la dimensione massima", **two),
+            pec.envelope(original_message(sender="x@pec.altro.test", to=[mail_user.email], subject="Anomala",
+                                          text="fuori PEC"), anomaly=True))
+    account_sync(account.pk)
+
+    attached = {(p.kind, p.outgoing_id, p.recipient) for p in PecMessage.objects.all()}
+    assert attached == {
+        ("presa-in-carico", first.pk, ""),
+        ("avvenuta-consegna", first.pk, RECIPIENTS[0]),
+        ("preavviso-errore-consegna", first.pk, RECIPIENTS[1]),
+        ("rilevazione-virus", first.pk, RECIPIENTS[2]),
+        ("non-accettazione", second.pk, ""),
+        ("errore", None, ""),
+    }
+    assert {r.address: r.status for r in first.recipients.all()} == {
+        RECIPIENTS[0]: "delivered", RECIPIENTS[1]: "accepted", RECIPIENTS[2]: "not_delivered"}
+    assert [(r.status, r.source, r.smtp_text) for r in second.recipients.all()] == [
+        ("failed", "pec", "Allegato oltre la dimensione massima")]
+    # The anomaly envelope is mail to read (its inner message); the receipts are not.
+    page = messages_page(owner, scope_from_key(owner, "unified:inbox"))
+    assert [m.subject for m in page.rows] == ["Anomala"]
