@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messages_app.enums import DeliverySource, DeliveryStatus
-from messages_app.mime.headers import parse_header_block
+from messages_app.mime.parse import parse_message
 from messages_app.models import Message, OutgoingMessage, OutgoingRecipient, PecMessage
 from messages_app.pec import kinds
 from messages_app.pec.envelope import find_parts
@@ -131,9 +131,11 @@ def pec_record(*, message: Message, raw: bytes | None = None) -> PecMessage | No
 
 def _adopt_inner_headers(message: Message, inner_raw: bytes) -> None:
     """Lists, search and CRM links show the real sender and subject, not "Per conto di: ..."."""
-    inner = parse_header_block(inner_raw)
+    parsed = parse_message(inner_raw)
+    inner = parsed.headers
     update = {"subject": inner.subject[:1000], "from_name": inner.from_name[:255], "from_addr": inner.from_addr[:320],
-              "to": [list(pair) for pair in inner.to], "cc": [list(pair) for pair in inner.cc]}
+              "to": [list(pair) for pair in inner.to[:50]], "cc": [list(pair) for pair in inner.cc[:50]],
+              "preview": " ".join(parsed.preview.split())[:300]}
     Message.objects.filter(pk=message.pk).update(**update)
     for name, value in update.items():
         setattr(message, name, value)

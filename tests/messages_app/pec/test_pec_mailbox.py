@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 from django.utils import translation
 
 from messages_app.enums import DeliverySource, DeliveryStatus
@@ -40,7 +41,7 @@ def send_to_three(owner, account) -> OutgoingMessage:
 
 def receipts_for(item: OutgoingMessage, sender: str) -> list[bytes]:
     pec = provider()
-    common = {"msgid": item.message_id, "mittente": sender, "oggetto": item.subject}
+    common = {"msgid": item.message_id, "mittente": sender, "oggetto": item.subject, "when": timezone.now()}
     return [
         pec.receipt("accettazione", destinatari=RECIPIENTS, **common),
         pec.receipt("avvenuta-consegna", destinatari=RECIPIENTS, consegna=RECIPIENTS[0], **common),
