@@ -3,13 +3,13 @@ CA) delivered into Dovecot, synced, read; a message sent through the outbox to t
 recipients gets its acceptance and delivery receipts, one of them a failure."""
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import timezone
-from django.utils import translation
+from django.utils import timezone, translation
 
 from messages_app.enums import DeliverySource, DeliveryStatus
 from messages_app.mailbox.listing import messages_page
@@ -28,6 +28,11 @@ FAILURE = "5.1.1 - Casella inesistente: amministrazione@pec.chiusa.test"
 def trust_file(settings, tmp_path):
     settings.MAIL_PEC_TRUST_FILE = provider().write_ca(tmp_path / "pec-ca.pem")
     return settings.MAIL_PEC_TRUST_FILE
+
+
+def speaks(user, language: str) -> None:
+    user.language = language  # pages speak the signed-in user's language
+    user.save(update_fields=["language"])
 
 
 def send_to_three(owner, account) -> OutgoingMessage:
@@ -127,8 +132,7 @@ def test_an_envelope_reads_as_the_message_it_carries(owner, owner_client, mail_u
     assert (pec.kind, pec.certified_sender, pec.provider, pec.signature) == (
         "posta-certificata", "avv.bianchi@pec.studio.test", "Gestore di prova PEC S.p.A.", "trusted")
     assert pec.identifier.startswith("opec21.")
-    with translation.override("en"):
-        response = owner_client.get(reverse("messages_app:message", args=[message.pk]), HTTP_HX_REQUEST="true")
+    response = owner_client.get(reverse("messages_app:message", args=[message.pk]), HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert "contestiamo la fattura in oggetto" in html
     assert "Per conto di" not in html
@@ -151,6 +155,7 @@ def test_a_tampered_postacert_is_detected_and_said_in_words(owner, owner_client,
     account_sync(account.pk)
     message = Message.objects.get(account=account, folder__name="INBOX")
     assert PecMessage.objects.get(message=message).signature == "tampered"
+    speaks(owner, "en")
     with translation.override("en"):
         html = owner_client.get(reverse("messages_app:message", args=[message.pk]),
                                 HTTP_HX_REQUEST="true").content.decode()
@@ -178,7 +183,8 @@ def test_every_receipt_type_is_attached_to_its_sent_message_and_recipient(owner,
                         errore_esteso="Consegna non avvenuta entro 12 ore", **one),
             pec.receipt("rilevazione-virus", consegna=RECIPIENTS[2], errore="virus",
                         errore_esteso="Rilevato virus nel messaggio", **one),
-            pec.receipt("non-accettazione", errore="altro", errore_esteso="Allegato oltre la dimensione massima", **two),
+            pec.receipt("non-accettazione", errore="altro",
+                        errore_esteso="Allegato oltre la dimensione massima", **two),
             pec.envelope(original_message(sender="x@pec.altro.test", to=[mail_user.email], subject="Anomala",
                                           text="fuori PEC"), anomaly=True))
     account_sync(account.pk)
@@ -199,3 +205,34 @@ def test_every_receipt_type_is_attached_to_its_sent_message_and_recipient(owner,
     # The anomaly envelope is mail to read (its inner message); the receipts are not.
     page = messages_page(owner, scope_from_key(owner, "unified:inbox"))
     assert [m.subject for m in page.rows] == ["Anomala"]
+
+
+def test_a_pec_account_asks_for_its_receipt_type_on_every_submission(owner, mail_user, smtp_server):
+    account = account_on(owner, mail_user, pec_receipt_type="breve")
+    send_to_three(owner, account)
+    received = smtp_server.wait_for(1, login=mail_user.login)[-1]
+    assert b"\r\nX-TipoRicevuta: breve\r\n" in received.data
+    plain = account_on(owner, mail_user, email="altro@example.test")
+    item = outbox_queue(user=owner, account=plain, to=["x@example.test"], subject="Ordinaria", text="t",
+                        undo_seconds=0)
+    assert b"X-TipoRicevuta" not in bytes(item.raw)
+
+
+def test_no_delivery_receipt_after_24_hours_reads_consegna_non_confermata(owner, owner_client, mail_user):
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    item = send_to_three(owner, account)
+    acceptance, delivered, *_rest = receipts_for(item, mail_user.email)
+    deliver(mail_user, acceptance, delivered)
+    account_sync(account.pk)
+    item.recipients.update(at=timezone.now() - timedelta(hours=25))
+    speaks(owner, "en")
+    url = reverse("messages_app:message", args=[Message.objects.get(account=account, folder__name="Sent").pk])
+    with translation.override("en"):
+        html = owner_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert html.count("delivery not confirmed") == 2  # the two without a delivery receipt
+    assert html.count(">delivered<") == 1
+    speaks(owner, "it")
+    with translation.override("it"):
+        html = owner_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert html.count("consegna non confermata") == 2

@@ -39,7 +39,8 @@ def test_daticert_in_the_official_structure_is_read():
         "errore-consegna", "no-dest", "a@pec.test", "Contratto n. 5 & allegati")
     assert [r.address for r in data.destinatari] == ["b@pec.test", "c@pec.test"]
     assert {r.tipo for r in data.destinatari} == {"certificato"}
-    assert (data.msgid, data.consegna, data.errore_esteso) == ("<x1@pec.test>", "c@pec.test", "5.1.1 - Utente sconosciuto")
+    assert (data.msgid, data.consegna) == ("<x1@pec.test>", "c@pec.test")
+    assert data.errore_esteso == "5.1.1 - Utente sconosciuto"
     assert data.gestore == "Gestore di prova PEC S.p.A."
     assert data.data == datetime(2026, 11, 25, 9, 15, 3, tzinfo=UTC)
     assert data.data.utcoffset().total_seconds() == 3600
