@@ -10,7 +10,7 @@ from messages_app.services.sync import account_sync
 from tests.conftest import account_on
 from tests.e2e.conftest import log_in
 from tests.e2e.test_mailbox_ux_browser import SIZES, open_tab, shot
-from tests.messages_app.pec.samples import original_message, provider
+from tests.messages_app.pec.samples import original_message, provider, tamper
 from tests.messages_app.pec.test_pec_mailbox import FAILURE, RECIPIENTS, deliver, receipts_for, send_to_three
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,7 +31,10 @@ def test_a_pec_reads_with_its_badge_and_the_sent_message_shows_delivery_per_reci
                                 subject="Contestazione fattura 2026/118",
                                 text="Egregi Signori,\ncontestiamo la fattura in oggetto per i motivi allegati.\n",
                                 attachment=("contestazione.pdf", b"%PDF-1.4 contestazione"))
-    deliver(mail_user, provider().envelope(incoming), *receipts_for(item, mail_user.email))
+    altered = original_message(sender="fornitore@pec.fornitore.test", to=[mail_user.email], subject="Offerta economica",
+                               text="Importo complessivo: 10.000 euro.\n")
+    deliver(mail_user, provider().envelope(incoming), *receipts_for(item, mail_user.email),
+            tamper(provider().envelope(altered), b"10.000 euro", b"1.000 euro"))
     account_sync(account.pk)
     sent = Message.objects.get(account=account, folder__name="Sent")
 
@@ -57,6 +60,11 @@ def test_a_pec_reads_with_its_badge_and_the_sent_message_shows_delivery_per_reci
         expect(badge.locator(".pec-sender")).to_have_text("avv.bianchi@pec.studio.test")
         shot(tab, "pec-envelope-badge", size)
 
+        tab.goto(f"{live_server.url}/messages/m/{Message.objects.get(subject='Offerta economica').pk}/")
+        expect(tab.locator("#reading .pec-badge.pec-sig-tampered .pec-signature")).to_have_text(
+            "Il messaggio è stato alterato dopo la firma del gestore")
+        shot(tab, "pec-envelope-tampered", size)
+
         tab.goto(f"{live_server.url}/messages/m/{sent.pk}/")
         delivery = tab.locator("#reading .pec-delivery")
         expect(delivery).to_be_visible()
@@ -70,5 +78,20 @@ def test_a_pec_reads_with_its_badge_and_the_sent_message_shows_delivery_per_reci
         delivery.get_by_role("link", name="Tutte le ricevute PEC").click()
         expect(tab.locator("table.pec-receipts tbody tr")).to_have_count(4)
         shot(tab, "pec-receipts", size)
+    finally:
+        context.close()
+
+
+def test_a_pec_account_chooses_its_receipt_type_once(browser, size, live_server, owner, mail_user):
+    account = account_on(owner, mail_user, preset="pec_aruba", pec_receipt_type="completa")
+    context, tab = open_tab(browser, size)
+    try:
+        log_in(tab, live_server, "owner", "owner-pass-1")
+        tab.goto(f"{live_server.url}/messages/settings/accounts/{account.pk}/")
+        field = tab.get_by_label("Ricevuta di consegna PEC")
+        expect(field).to_have_value("completa")
+        field.select_option("sintetica")
+        field.scroll_into_view_if_needed()
+        shot(tab, "pec-account-receipt-type", size)
     finally:
         context.close()
