@@ -6,6 +6,8 @@ Invariants:
   nor deleted, only left out of the lists (mailbox/listing.py) and shown on the sent message.
 - Recording is idempotent: the arrival step, a re-run after a crash and a first open all upsert
   the same PecMessage row and set the same recipient statuses.
+- Only an authentic receipt (its provider signature intact; trusted, when a trust file is set)
+  changes a delivery status: X-Ricevuta is a header anybody can write.
 - A recipient's status only moves forward: an acceptance never overwrites a delivery or a
   failure that arrived first (receipts can arrive in any order).
 
@@ -24,7 +26,7 @@ from django.utils import timezone
 
 from messages_app.enums import DeliverySource, DeliveryStatus
 from messages_app.mime.parse import parse_message
-from messages_app.models import Message, OutgoingMessage, OutgoingRecipient, PecMessage
+from messages_app.models import Message, OutgoingMessage, OutgoingRecipient, PecMessage, PecSignature
 from messages_app.pec import kinds
 from messages_app.pec.envelope import find_parts
 from messages_app.pec.signature import check_signature
@@ -85,6 +87,15 @@ def _apply_receipt(pec: PecMessage, daticert_recipients: list[str]) -> None:
                         detail=pec.error_detail if effect != DeliveryStatus.ACCEPTED else "")
 
 
+def receipt_is_authentic(signature: str) -> bool:
+    """Anybody can write X-Ricevuta on a mail: a receipt changes a delivery status only when its
+    provider signature is intact, and, with a trust file configured, from a trusted provider.
+    Others are kept and shown with what their signature check found, and change nothing."""
+    if settings.MAIL_PEC_TRUST_FILE:
+        return signature == PecSignature.TRUSTED
+    return signature in (PecSignature.TRUSTED, PecSignature.INTACT)
+
+
 def pec_record(*, message: Message, raw: bytes | None = None) -> PecMessage | None:
     """Read a PEC message (its daticert.xml, signature and, for an envelope, the inner message's
     sender and subject for the lists) and apply a receipt to its sent message. None when the
@@ -124,7 +135,7 @@ def pec_record(*, message: Message, raw: bytes | None = None) -> PecMessage | No
         pec, _created = PecMessage.objects.update_or_create(message=message, defaults=fields)
         if kinds.is_envelope(kind) and parts.postacert:
             _adopt_inner_headers(message, parts.postacert)
-        if kinds.is_receipt(kind):
+        if kinds.is_receipt(kind) and receipt_is_authentic(check.status):
             _apply_receipt(pec, [r.address for r in data.destinatari] if data else [])
     return pec
 

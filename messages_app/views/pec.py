@@ -12,13 +12,15 @@ from messages_app.models import Message
 from messages_app.selectors import visible_message_or_404
 from messages_app.selectors.pec import pec_delivery, pec_receipts_of
 from messages_app.services.message_body import message_raw
-from messages_app.services.pec import pec_of
+from messages_app.services.pec import pec_of, receipt_is_authentic
 from messages_app.views.reading import _download
 
 
 def pec_context(user, message: Message) -> dict:
     """For _reading.html: `pec` (the badge) and `pec_delivery` (a sent message's recipients)."""
-    return {"pec": pec_of(message=message), "pec_delivery": pec_delivery(user, message)}
+    pec = pec_of(message=message)
+    return {"pec": pec, "pec_delivery": pec_delivery(user, message),
+            "pec_authentic": pec is not None and receipt_is_authentic(pec.signature)}
 
 
 @never_cache  # private mail: no shared or browser cache may keep it

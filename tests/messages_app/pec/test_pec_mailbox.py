@@ -18,7 +18,7 @@ from messages_app.models import Message, OutgoingMessage, PecMessage
 from messages_app.services.outbox import outbox_queue, outbox_send_due
 from messages_app.services.sync import account_sync
 from tests.conftest import account_on
-from tests.messages_app.pec.samples import original_message, provider, tamper
+from tests.messages_app.pec.samples import original_message, other_provider, provider, tamper
 
 RECIPIENTS = ["protocollo@pec.comune.test", "ufficio.legale@pec.fornitore.test", "amministrazione@pec.chiusa.test"]
 FAILURE = "5.1.1 - Casella inesistente: amministrazione@pec.chiusa.test"
@@ -236,3 +236,26 @@ def test_no_delivery_receipt_after_24_hours_reads_consegna_non_confermata(owner,
     with translation.override("it"):
         html = owner_client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert html.count("consegna non confermata") == 2
+
+
+def test_a_forged_or_untrusted_receipt_changes_no_delivery_status(owner, owner_client, mail_user, trust_file):
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    item = send_to_three(owner, account)
+    genuine = provider().receipt("errore-consegna", msgid=item.message_id, mittente=mail_user.email,
+                                 destinatari=RECIPIENTS, oggetto=item.subject, consegna=RECIPIENTS[0])
+    unsigned = (f"From: posta-certificata@pec.example.test\r\nTo: {mail_user.email}\r\n"
+                f"Subject: CONSEGNA: {item.subject}\r\nX-Ricevuta: avvenuta-consegna\r\n"
+                f"X-Riferimento-Message-ID: {item.message_id}\r\nMessage-ID: <falsa@altrove.test>\r\n"
+                "Date: Wed, 25 Nov 2026 10:00:00 +0000\r\n\r\nConsegnata, credimi.\r\n").encode()
+    forged = other_provider().receipt("avvenuta-consegna", msgid=item.message_id, mittente=mail_user.email,
+                                      destinatari=RECIPIENTS, oggetto=item.subject, consegna=RECIPIENTS[1])
+    deliver(mail_user, unsigned, forged, tamper(genuine, b'charset="utf-8"', b'charset="utf-7"'))
+    account_sync(account.pk)
+    assert sorted(PecMessage.objects.values_list("signature", flat=True)) == ["tampered", "unsigned", "untrusted"]
+    assert {(r.status, r.source) for r in item.recipients.all()} == {(DeliveryStatus.ACCEPTED, DeliverySource.SMTP)}
+    speaks(owner, "en")
+    for receipt in PecMessage.objects.all():
+        html = owner_client.get(reverse("messages_app:message", args=[receipt.message_id]),
+                                HTTP_HX_REQUEST="true").content.decode()
+        assert "This receipt changed no delivery status" in html
