@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count
 
-from messages_app.enums import SpecialFolder
+from messages_app.enums import Preset, SpecialFolder
 from messages_app.mailbox.scopes import SPECIALS, UNIFIED_ROLES, folder_label, role_label, special_label
 from messages_app.models import Folder, MailAccount, Message
 from messages_app.selectors import local_messages, own_accounts, unique_flagged, visible_folders
@@ -33,6 +33,12 @@ class FolderTree:
     unified: list[TreeEntry]
     special: list[TreeEntry]
     accounts: list[AccountTree]
+
+    @property
+    def has_pec(self) -> bool:
+        """A PEC account among them: the folder column then links the Ricevute PEC page."""
+        return any(branch.account.preset in (Preset.PEC_ARUBA, Preset.PEC_LEGALMAIL) or branch.account.pec_receipt_type
+                   for branch in self.accounts)
 
     def counts(self) -> dict[str, int]:
         entries = [*self.unified, *self.special, *(e for a in self.accounts for e in a.entries)]

@@ -146,7 +146,7 @@ def _adopt_inner_headers(message: Message, inner_raw: bytes) -> None:
     inner = parsed.headers
     update = {"subject": inner.subject[:1000], "from_name": inner.from_name[:255], "from_addr": inner.from_addr[:320],
               "to": [list(pair) for pair in inner.to[:50]], "cc": [list(pair) for pair in inner.cc[:50]],
-              "preview": " ".join(parsed.preview.split())[:300]}
+              "preview": " ".join(parsed.preview.split())[:300], "has_attachments": bool(parsed.attachments)}
     Message.objects.filter(pk=message.pk).update(**update)
     for name, value in update.items():
         setattr(message, name, value)

@@ -192,11 +192,12 @@ def daticert_xml(*, tipo: str, mittente: str, destinatari: list[str], oggetto: s
 
 
 def original_message(*, sender: str, to: list[str], subject: str, text: str, message_id: str | None = None,
+                     name: str = "Studio Legale Bianchi",
                      attachment: tuple[str, bytes] | None = None, when: datetime = WHEN) -> bytes:
     from email.message import EmailMessage
 
     message = EmailMessage(policy=policy.SMTP)
-    message["From"] = f"Studio Legale Bianchi <{sender}>"
+    message["From"] = f"{name} <{sender}>"
     message["To"] = ", ".join(to)
     message["Subject"] = subject
     message["Date"] = format_datetime(when - timedelta(minutes=1))

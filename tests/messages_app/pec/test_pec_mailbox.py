@@ -154,6 +154,7 @@ def test_a_tampered_postacert_is_detected_and_said_in_words(owner, owner_client,
     deliver(mail_user, tamper(provider().envelope(original), b"10.000 euro", b"1.000 euro"))
     account_sync(account.pk)
     message = Message.objects.get(account=account, folder__name="INBOX")
+    assert not message.has_attachments  # the inner message has none: no paperclip for daticert.xml
     assert PecMessage.objects.get(message=message).signature == "tampered"
     speaks(owner, "en")
     with translation.override("en"):
