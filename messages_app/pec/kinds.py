@@ -52,3 +52,31 @@ def is_receipt(kind: str) -> bool:
 
 def is_envelope(kind: str) -> bool:
     return kind in ENVELOPES
+
+
+_ENVELOPE_PREFIXES = ("POSTA CERTIFICATA:", "ANOMALIA MESSAGGIO:")
+_ON_BEHALF = "per conto di:"
+
+
+def envelope_list_fields(headers) -> dict:
+    """For an envelope, what lists, search and threads should know it by before its body is read:
+    the original subject (without "POSTA CERTIFICATA: "), the real sender (Reply-To, or the
+    address in "Per conto di: ...") and the original Message-ID (X-Riferimento-Message-ID), so a
+    reply to it joins its conversation. Empty for anything else. `headers`: a HeaderSummary."""
+    if classify(x_trasporto=headers.x_trasporto) not in ENVELOPES:
+        return {}
+    fields: dict = {}
+    subject = headers.subject
+    for prefix in _ENVELOPE_PREFIXES:
+        if subject.upper().startswith(prefix):
+            fields["subject"] = subject[len(prefix):].strip()
+            break
+    name = headers.from_name.strip()
+    if name.lower().startswith(_ON_BEHALF):
+        real = name[len(_ON_BEHALF):].strip().strip('"<>').strip()
+        reply_to = headers.reply_to[0][1] if headers.reply_to else ""
+        fields["from_name"] = ""
+        fields["from_addr"] = reply_to or (real if "@" in real else headers.from_addr)
+    if headers.x_riferimento_message_id:
+        fields["message_id"] = f"<{headers.x_riferimento_message_id}>"
+    return fields

@@ -260,3 +260,23 @@ def test_a_forged_or_untrusted_receipt_changes_no_delivery_status(owner, owner_c
         html = owner_client.get(reverse("messages_app:message", args=[receipt.message_id]),
                                 HTTP_HX_REQUEST="true").content.decode()
         assert "This receipt changed no delivery status" in html
+
+
+def test_an_envelope_is_listed_searched_and_threaded_as_its_inner_message_from_the_first_sync(owner, mail_user):
+    original = original_message(sender="avv.bianchi@pec.studio.test", to=[mail_user.email],
+                                subject="Contestazione fattura 2026/118", text="Contestiamo.\n",
+                                message_id="<contestazione-118@pec.studio.test>")
+    deliver(mail_user, provider().envelope(original))  # history: before the first sync, no arrival step
+    reply = (f"From: {mail_user.email}\r\nTo: avv.bianchi@pec.studio.test\r\nSubject: Re: Contestazione fattura "
+             "2026/118\r\nMessage-ID: <risposta-1@example.test>\r\nIn-Reply-To: <contestazione-118@pec.studio.test>"
+             "\r\nDate: Thu, 26 Nov 2026 09:00:00 +0000\r\n\r\nRicevuta, verifichiamo.\r\n").encode()
+    mail_user.dovecot.append(mail_user.login, "Sent", reply)
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    envelope = Message.objects.get(account=account, folder__name="INBOX")
+    assert (envelope.subject, envelope.from_addr, envelope.message_id) == (
+        "Contestazione fattura 2026/118", "avv.bianchi@pec.studio.test", "<contestazione-118@pec.studio.test>")
+    assert "Per conto di" not in envelope.from_name
+    assert envelope.thread_id == Message.objects.get(account=account, folder__name="Sent").thread_id
+    page = messages_page(owner, scope_from_key(owner, "unified:inbox"), query="Contestazione")
+    assert [m.pk for m in page.rows] == [envelope.pk]
