@@ -173,5 +173,13 @@ def pec_receipts_step(message_ids: list[int]) -> None:
     """The arrival step: every new PEC envelope and receipt recorded (atomic per message)."""
     candidates = (Message.objects.filter(pk__in=message_ids, folder__isnull=False)
                   .exclude(x_ricevuta="", x_trasporto="").select_related("account", "folder"))
+    from messages_app.exceptions import MailError
+    from messages_app.services.message_body import MessageGone
+
     for message in candidates:
-        pec_record(message=message)
+        try:
+            pec_record(message=message)
+        except MessageGone as exc:
+            # Moved by another client meanwhile: the next pass re-homes the row (or deletes it, and
+            # its marker with it), so try again later rather than lose a receipt.
+            raise MailError(f"PEC message {message.pk} is not where it was: {exc}", permanent=False) from exc

@@ -61,7 +61,8 @@ def deliver(mail_user, *raws):
         mail_user.dovecot.append(mail_user.login, "INBOX", raw)
 
 
-def test_receipts_become_the_delivery_status_of_the_sent_message_per_recipient(owner, mail_user, trust_file):
+def test_receipts_become_the_delivery_status_of_the_sent_message_per_recipient(owner, owner_client, mail_user,
+                                                                             trust_file):
     account = account_on(owner, mail_user)
     account_sync(account.pk)  # the first sync: what comes after it is new mail
     item = send_to_three(owner, account)
@@ -96,6 +97,14 @@ def test_receipts_become_the_delivery_status_of_the_sent_message_per_recipient(o
         assert len(client.search(["DELETED"])) == 0
     finally:
         client.logout()
+    # Each receipt is reachable from the sent message, and leads back to it.
+    sent = Message.objects.get(account=account, folder__name="Sent")
+    html = owner_client.get(reverse("messages_app:message", args=[sent.pk]), HTTP_HX_REQUEST="true").content.decode()
+    for receipt in receipts:
+        assert reverse("messages_app:message", args=[receipt.message_id]) in html
+        page = owner_client.get(reverse("messages_app:message", args=[receipt.message_id]), HTTP_HX_REQUEST="true")
+        assert reverse("messages_app:message", args=[sent.pk]) in page.content.decode()
+        assert "pec-not-applied" not in page.content.decode()
 
 
 def test_a_late_acceptance_does_not_undo_a_delivery_and_a_rerun_changes_nothing(owner, mail_user):
