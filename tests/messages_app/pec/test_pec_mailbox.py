@@ -289,3 +289,36 @@ def test_an_envelope_is_listed_searched_and_threaded_as_its_inner_message_from_t
     assert envelope.thread_id == Message.objects.get(account=account, folder__name="Sent").thread_id
     page = messages_page(owner, scope_from_key(owner, "unified:inbox"), query="Contestazione")
     assert [m.pk for m in page.rows] == [envelope.pk]
+
+
+def test_a_hostile_daticert_in_a_signed_envelope_is_refused_and_the_message_still_reads(owner, owner_client, mail_user):
+    from email.utils import format_datetime
+
+    from tests.messages_app.pec.samples import WHEN, _mixed
+
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE postacert [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+              b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+              b'<postacert tipo="posta-certificata"><intestazione><mittente>&d;</mittente></intestazione></postacert>')
+    from email.message import EmailMessage
+    from email.mime.message import MIMEMessage
+
+    inner = EmailMessage()
+    inner["From"], inner["To"], inner["Subject"] = "x@pec.altro.test", mail_user.email, "Risata"
+    inner["Message-ID"] = "<risata@pec.altro.test>"
+    inner.set_content("Testo vero.\n")
+    postacert = MIMEMessage(inner)
+    postacert.add_header("Content-Disposition", "attachment", filename="postacert.eml")
+    raw = provider().sign([("From", '"Per conto di: x@pec.altro.test" <posta-certificata@pec.example.test>'),
+                           ("To", mail_user.email), ("Subject", "POSTA CERTIFICATA: Risata"),
+                           ("Date", format_datetime(WHEN)), ("Message-ID", "<busta-risata@pec.example.test>"),
+                           ("X-Trasporto", "posta-certificata")], _mixed("Messaggio", laughs, postacert))
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    deliver(mail_user, raw)
+    account_sync(account.pk)
+    message = Message.objects.get(account=account, folder__name="INBOX")
+    pec = PecMessage.objects.get(message=message)
+    assert pec.certified_sender == "" and any("entities" in note for note in pec.notes)
+    assert pec.signature == "intact"
+    html = owner_client.get(reverse("messages_app:message", args=[message.pk]), HTTP_HX_REQUEST="true").content.decode()
+    assert "Testo vero." in html and "hahaha" not in html
