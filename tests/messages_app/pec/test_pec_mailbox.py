@@ -322,3 +322,29 @@ def test_a_hostile_daticert_in_a_signed_envelope_is_refused_and_the_message_stil
     assert pec.signature == "intact"
     html = owner_client.get(reverse("messages_app:message", args=[message.pk]), HTTP_HX_REQUEST="true").content.decode()
     assert "Testo vero." in html and "hahaha" not in html
+
+
+def test_receipts_stay_out_of_merged_lists_threads_and_unread_counts(owner, mail_user, dovecot, smtp_server):
+    from messages_app.mailbox.threads import threads_page
+    from messages_app.mailbox.tree import folder_tree
+    from tests.servers.fixtures import new_mail_user
+
+    other_user = new_mail_user(dovecot, smtp_server)
+    accounts = [account_on(owner, mail_user), account_on(owner, other_user)]
+    for account in accounts:
+        account_sync(account.pk)
+    for user in (mail_user, other_user):
+        receipt = provider().receipt("accettazione", msgid="<qualunque@example.test>", mittente=user.email,
+                                     destinatari=["a@pec.test"], oggetto="Qualunque")
+        ordinary = original_message(sender="cliente@example.test", to=[user.email], subject=f"Ordine per {user.login}",
+                                    text="Un ordine.\n")
+        deliver(user, receipt, ordinary)
+    for account in accounts:
+        account_sync(account.pk)
+    assert Message.objects.filter(x_ricevuta="accettazione").count() == 2
+    scope = scope_from_key(owner, "unified:inbox")
+    assert len(scope.folder_ids) == 2  # the merged path
+    listed = sorted(m.subject for m in messages_page(owner, scope).rows)
+    assert listed == sorted(f"Ordine per {user.login}" for user in (mail_user, other_user))
+    assert sorted(row.latest.subject for row in threads_page(owner, scope).rows) == listed
+    assert folder_tree(owner, merged=True).counts()["unified:inbox"] == 2
