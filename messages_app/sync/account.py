@@ -154,6 +154,7 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
             finally:
                 if conn is not None and connection is None:
                     conn.close()
-        MailAccount.objects.filter(pk=account.pk).update(sync_error="", initial_sync_done=True)
+        if account.sync_error or not account.initial_sync_done:  # most passes have nothing to clear
+            MailAccount.objects.filter(pk=account.pk).update(sync_error="", initial_sync_done=True)
         logger.info("account %s synced: %s new", account.pk, result.new)
     return result

@@ -55,31 +55,34 @@ def settle_detached(account: MailAccount) -> dict[str, int]:
     """Merge, localise or delete the account's detached rows. Returns the counts of each."""
     counts = {"merged": 0, "localised": 0, "deleted": 0}
     detached = list(Message.objects.filter(account=account, folder__isnull=True).order_by("id")
-                    .values_list("id", "dedup_key"))
+                    .values_list("id", "dedup_key", "thread_id"))
     for chunk in _chunks(detached):
         with transaction.atomic():
             _settle_chunk(account, chunk, counts)
     return counts
 
 
-def _settle_chunk(account: MailAccount, chunk: list[tuple[int, str]], counts: dict[str, int]) -> None:
-    ids = [pk for pk, _key in chunk]
-    keys = list({key for _pk, key in chunk})
+def _settle_chunk(account: MailAccount, chunk: list[tuple[int, str, int | None]], counts: dict[str, int]) -> None:
+    ids = [pk for pk, _key, _thread in chunk]
+    keys = list({key for _pk, key, _thread in chunk})
     twins: dict[str, list[Message]] = {}
-    for twin in (Message.objects.filter(account=account, folder__isnull=False, dedup_key__in=keys)
-                 .order_by("-id").only("id", "dedup_key", *_MOVED_FIELDS)):
+    # No ORDER BY in SQL: with one, PostgreSQL may walk the whole primary key backwards instead of
+    # looking the few keys up; newest first is the Python sort below.
+    found = (Message.objects.filter(account=account, folder__isnull=False, dedup_key__in=keys)
+             .only("id", "dedup_key", "thread_id", *_MOVED_FIELDS))
+    for twin in sorted(found, key=lambda message: -message.pk):
         twins.setdefault(twin.dedup_key, []).append(twin)
     twin_ids = [twin.pk for group in twins.values() for twin in group]
     protected = referenced(ids + twin_ids)
     doomed: list[int] = []
     touched_threads: set[int] = set()
-    for pk, key in chunk:
+    for pk, key, thread_id in chunk:
         candidates = [twin for twin in twins.get(key, []) if twin.pk not in protected]
         if candidates:  # the same message is back elsewhere: the old row takes its place
             twin = candidates[0]
             twins[key].remove(twin)
-            touched_threads |= set(Message.objects.filter(pk=twin.pk).exclude(thread=None)
-                                   .values_list("thread_id", flat=True))
+            if twin.thread_id is not None:
+                touched_threads.add(twin.thread_id)
             Message.objects.filter(pk=twin.pk).delete()
             Message.objects.filter(pk=pk).update(**{field: getattr(twin, field) for field in _MOVED_FIELDS})
             counts["merged"] += 1
@@ -89,10 +92,10 @@ def _settle_chunk(account: MailAccount, chunk: list[tuple[int, str]], counts: di
             counts["localised"] += 1
         else:
             doomed.append(pk)
+            if thread_id is not None:
+                touched_threads.add(thread_id)
     for part in _chunks(doomed):
-        gone = Message.objects.filter(pk__in=part)
-        touched_threads |= set(gone.exclude(thread=None).values_list("thread_id", flat=True))
-        counts["deleted"] += gone.delete()[1].get("messages_app.Message", 0)
+        counts["deleted"] += Message.objects.filter(pk__in=part).delete()[1].get("messages_app.Message", 0)
     thread_message_removed(touched_threads)
 
 

@@ -146,34 +146,61 @@ def store_new_messages(folder: Folder, fetched: list[FetchedMeta]) -> BatchOutco
     rows = [build_message(folder, meta) for meta in fetched if meta.uid not in existing]
     if not rows:
         return outcome
-    rows, outcome.rehomed = _rehome_detached(folder, rows)
-    known_elsewhere = _keys_known_elsewhere(folder, rows)
+    matches = _account_matches(folder, rows)
+    rows, outcome.rehomed = _rehome_detached(folder, rows, matches)
     if rows:
         assign_threads(folder.account.owner_id, rows)  # before the insert: no second write per row
         insert_messages(rows)
-        new_rows = [row for row in rows if row.dedup_key not in known_elsewhere]
+        new_rows = [row for row in rows if row.dedup_key not in matches.elsewhere]
         outcome.arrivals = write_markers(folder, new_rows)
         outcome.arrival_ids = [row.pk for row in new_rows if is_genuinely_new(folder, row.uid)]
     outcome.inserted = len(rows)
     return outcome
 
 
-def _rehome_detached(folder: Folder, rows: list[Message]) -> tuple[list[Message], int]:
+@dataclass
+class _Matches:
+    """Rows the account already has for the batch's content keys, outside this folder."""
+
+    detached: dict[str, list[int]] = field(default_factory=dict)  # key -> detached row ids, oldest first
+    elsewhere: set[str] = field(default_factory=set)  # keys held in another folder
+
+
+def _account_matches(folder: Folder, rows: list[Message]) -> _Matches:
+    """One lookup by content key answers both questions a batch asks: which detached rows it
+    re-homes, and which would-be-new rows are copies or moves (held in another folder), not new
+    mail. Keys of history (below the arrival floor) only matter for re-homing, so they are looked
+    up only when the account has detached rows: a first sync pays one EXISTS per batch."""
+    new_keys = {row.dedup_key for row in rows if is_genuinely_new(folder, row.uid)}
+    keys = new_keys
+    if len(new_keys) < len(rows) and Message.objects.filter(account_id=folder.account_id,
+                                                            folder__isnull=True).exists():
+        keys = {row.dedup_key for row in rows}
+    matches = _Matches()
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), _CHUNK):
+        found = (Message.objects.filter(account_id=folder.account_id, dedup_key__in=ordered[start:start + _CHUNK])
+                 .exclude(folder=folder).values_list("id", "dedup_key", "folder_id"))
+        for pk, key, folder_id in found:
+            if folder_id is None:
+                matches.detached.setdefault(key, []).append(pk)
+            elif key in new_keys:
+                matches.elsewhere.add(key)
+    for waiting in matches.detached.values():
+        waiting.sort()
+    return matches
+
+
+def _rehome_detached(folder: Folder, rows: list[Message], matches: _Matches) -> tuple[list[Message], int]:
     """Give detached rows of the account that match fetched messages their new place; return the
-    rows still to insert. Costs one indexed EXISTS when the account has nothing detached."""
-    detached = Message.objects.filter(account_id=folder.account_id, folder__isnull=True)
-    if not detached.exists():
+    rows still to insert."""
+    if not matches.detached:
         return rows, 0
-    keys = list({row.dedup_key for row in rows})
-    waiting: dict[str, list[int]] = defaultdict(list)
-    for start in range(0, len(keys), _CHUNK):
-        for pk, key in detached.filter(dedup_key__in=keys[start:start + _CHUNK]).order_by("id").values_list(
-                "id", "dedup_key"):
-            waiting[key].append(pk)
     remaining, rehomed = [], 0
     for row in rows:
-        if waiting.get(row.dedup_key):
-            pk = waiting[row.dedup_key].pop(0)
+        waiting = matches.detached.get(row.dedup_key)
+        if waiting:
+            pk = waiting.pop(0)
             Message.objects.filter(pk=pk).update(
                 folder=folder, uid=row.uid, modseq=row.modseq, internal_date=row.internal_date,
                 **{column: getattr(row, column) for column in _FLAG_COLUMNS})
@@ -181,17 +208,6 @@ def _rehome_detached(folder: Folder, rows: list[Message]) -> tuple[list[Message]
         else:
             remaining.append(row)
     return remaining, rehomed
-
-
-def _keys_known_elsewhere(folder: Folder, rows: list[Message]) -> set[str]:
-    """Content keys of would-be-new rows that the account already holds in another folder: a copy
-    or a move by another client (seen at its destination first), not new mail."""
-    keys = list({row.dedup_key for row in rows if is_genuinely_new(folder, row.uid)})
-    known: set[str] = set()
-    for start in range(0, len(keys), _CHUNK):
-        known |= set(Message.objects.filter(account_id=folder.account_id, dedup_key__in=keys[start:start + _CHUNK])
-                     .exclude(folder=folder).values_list("dedup_key", flat=True))
-    return known
 
 
 def insert_messages(rows: list[Message]) -> None:

@@ -10,7 +10,8 @@ re-threads a whole mailbox: a batch costs a few queries whatever the mailbox siz
 from collections import defaultdict
 
 from django.db import connection
-from django.db.models import F
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from messages_app.models import Message, Thread, ThreadRef
 from messages_app.sync.threading import conversation_candidates, normalize_subject, subject_key
@@ -171,7 +172,11 @@ def _count_into_existing(rows: list[Message], joined: dict[int, list[int]]) -> N
 
 
 def thread_message_removed(thread_ids: set[int]) -> None:
-    """Keep counts right after messages left their threads (expunge, UIDVALIDITY reset)."""
-    for thread_id in thread_ids:
-        count = Message.objects.filter(thread_id=thread_id).count()
-        Thread.objects.filter(pk=thread_id).update(message_count=count)
+    """Keep counts right after messages left their threads (expunge, UIDVALIDITY reset): one
+    UPDATE per chunk of threads, each count a correlated subquery on the thread index."""
+    members = (Message.objects.filter(thread_id=OuterRef("pk")).order_by()
+               .values("thread_id").annotate(total=Count("*")).values("total"))
+    ids = sorted(thread_ids)
+    for start in range(0, len(ids), _CHUNK):
+        Thread.objects.filter(pk__in=ids[start:start + _CHUNK]).update(
+            message_count=Coalesce(Subquery(members), 0))

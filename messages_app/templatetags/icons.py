@@ -1,5 +1,7 @@
 """Lucide icons from the vendored sprite (static/vendor/lucide, built by scripts/vendor_lucide.py)."""
 
+from functools import cache
+
 from django import template
 from django.templatetags.static import static
 from django.utils.html import format_html
@@ -7,10 +9,16 @@ from django.utils.html import format_html
 register = template.Library()
 
 
+@cache
+def _sprite_url() -> str:
+    """Resolved once per process: a page draws dozens of icons, and the manifest lookup is the cost."""
+    return static("vendor/lucide/sprite.svg")
+
+
 @register.simple_tag
 def icon(name: str, css_class: str = ""):
     """An inline <svg> that uses one symbol of the sprite; decorative, so hidden from screen readers."""
-    href = f"{static('vendor/lucide/sprite.svg')}#{name}"
+    href = f"{_sprite_url()}#{name}"
     return format_html('<svg class="icon {}" aria-hidden="true" focusable="false"><use href="{}"></use></svg>',
                        css_class, href)
 

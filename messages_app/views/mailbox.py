@@ -31,9 +31,10 @@ from messages_app.services.preferences import preferences_of
 QUERY_MAX_CHARS = 200
 
 
-def shell_context(request, scope: Scope | None) -> dict:
-    """What every full page of the mailbox needs besides the list: the folder column."""
-    preferences = preferences_of(request.user)
+def shell_context(request, scope: Scope | None, preferences=None) -> dict:
+    """What every full page of the mailbox needs besides the list: the folder column.
+    `preferences`: the user's, when the caller has already read them."""
+    preferences = preferences or preferences_of(request.user)
     return {
         "preferences": preferences,
         "tree": folder_tree(request.user, merged=preferences.merge_accounts),
@@ -72,7 +73,8 @@ def _list_response(request, scope: Scope):
         return render(request, "messages_app/_rows.html", context)
     if request.htmx and request.htmx.target == "list":
         return render(request, "messages_app/_list.html", context)
-    return render(request, "messages_app/mailbox.html", {**shell_context(request, scope), **context})
+    return render(request, "messages_app/mailbox.html",
+                  {**shell_context(request, scope, context["preferences"]), **context})
 
 
 @login_required

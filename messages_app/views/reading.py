@@ -89,8 +89,9 @@ def message_read(request, pk: int):
     if request.htmx:
         return render(request, "messages_app/_reading.html", context)
     scope = message_scope(request.user, message)
+    listing = list_context(request, scope)
     return render(request, "messages_app/mailbox.html", {
-        **shell_context(request, scope), **list_context(request, scope), **context, "reading": True,
+        **shell_context(request, scope, listing["preferences"]), **listing, **context, "reading": True,
     })
 
 
