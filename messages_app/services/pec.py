@@ -30,6 +30,8 @@ from messages_app.models import Message, OutgoingMessage, OutgoingRecipient, Pec
 from messages_app.pec import kinds
 from messages_app.pec.envelope import find_parts
 from messages_app.pec.signature import check_signature
+from messages_app.sync.threading import conversation_candidates
+from messages_app.sync.threads import thread_links_learnt
 
 logger = logging.getLogger(__name__)
 
@@ -147,9 +149,15 @@ def _adopt_inner_headers(message: Message, inner_raw: bytes) -> None:
     update = {"subject": inner.subject[:1000], "from_name": inner.from_name[:255], "from_addr": inner.from_addr[:320],
               "to": [list(pair) for pair in inner.to[:50]], "cc": [list(pair) for pair in inner.cc[:50]],
               "preview": " ".join(parsed.preview.split())[:300], "has_attachments": bool(parsed.attachments)}
+    links = ([inner.message_id] if inner.message_id else []) + conversation_candidates(
+        inner.message_id, inner.in_reply_to, inner.references)
+    update["in_reply_to"] = inner.in_reply_to[:998] or message.in_reply_to
+    update["references"] = " ".join(inner.references)[:20000] or message.references
     Message.objects.filter(pk=message.pk).update(**update)
     for name, value in update.items():
         setattr(message, name, value)
+    if message.account_id is not None:  # a reply sent by PEC joins the conversation it answers
+        thread_links_learnt(message.account.owner_id, message, links)
 
 
 def pec_of(*, message: Message) -> PecMessage | None:

@@ -348,3 +348,24 @@ def test_receipts_stay_out_of_merged_lists_threads_and_unread_counts(owner, mail
     assert listed == sorted(f"Ordine per {user.login}" for user in (mail_user, other_user))
     assert sorted(row.latest.subject for row in threads_page(owner, scope).rows) == listed
     assert folder_tree(owner, merged=True).counts()["unified:inbox"] == 2
+
+
+def test_a_reply_by_pec_joins_the_conversation_of_the_message_it_answers(owner, mail_user):
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    item = send_to_three(owner, account)
+    account_sync(account.pk)  # the copy in Sent
+    sent = Message.objects.get(account=account, folder__name="Sent")
+    answer = original_message(sender=RECIPIENTS[0], to=[mail_user.email], subject="Riscontro alla vostra diffida",
+                              text="Abbiamo ricevuto la diffida.\n", name="Comune di Esempio")
+    answer = answer.replace(b"\r\nSubject:", f"\r\nIn-Reply-To: {item.message_id}\r\nSubject:".encode(), 1)
+    envelope = provider().envelope(answer)
+    assert b"In-Reply-To" not in envelope.split(b"\r\n\r\n", 1)[0]  # the envelope's own headers do not say
+    deliver(mail_user, envelope)
+    account_sync(account.pk)
+    reply = Message.objects.get(account=account, folder__name="INBOX")
+    assert reply.from_name == "Comune di Esempio" and reply.in_reply_to == item.message_id
+    assert reply.thread_id == sent.thread_id
+    assert Message.objects.filter(thread_id=sent.thread_id).count() == 2
+    sent.thread.refresh_from_db()
+    assert sent.thread.message_count == 2
