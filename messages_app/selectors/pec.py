@@ -52,7 +52,7 @@ def pec_delivery(user, message: Message) -> PecDelivery | None:
 
 
 def pec_receipts_of(user):
-    """Every PEC receipt in the user's mail, newest first (the Ricevute PEC view)."""
-    visible = visible_messages(user).values("pk")
-    return (PecMessage.objects.filter(message__in=visible).exclude(kind__in=["posta-certificata", "errore"])
-            .select_related("message", "outgoing").order_by("-message__date", "-message_id"))
+    """Every PEC receipt in the user's mail, newest first (the Ricevute PEC page): also those not
+    recorded yet (history of a first sync), by their X-Ricevuta header."""
+    return (visible_messages(user).exclude(x_ricevuta="").select_related("pec", "pec__outgoing")
+            .order_by("-date", "-id"))

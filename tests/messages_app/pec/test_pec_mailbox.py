@@ -369,3 +369,19 @@ def test_a_reply_by_pec_joins_the_conversation_of_the_message_it_answers(owner, 
     assert Message.objects.filter(thread_id=sent.thread_id).count() == 2
     sent.thread.refresh_from_db()
     assert sent.thread.message_count == 2
+
+
+def test_the_ricevute_pec_page_lists_every_receipt_also_from_before_the_first_sync(owner, owner_client, mail_user):
+    old = provider().receipt("avvenuta-consegna", msgid="<vecchio@example.test>", mittente=mail_user.email,
+                             destinatari=["a@pec.test"], oggetto="Vecchio invio", consegna="a@pec.test")
+    deliver(mail_user, old)  # history: no arrival step, no recorded row
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    item = send_to_three(owner, account)
+    deliver(mail_user, *receipts_for(item, mail_user.email))
+    account_sync(account.pk)
+    speaks(owner, "en")
+    html = owner_client.get(reverse("messages_app:pec_receipts")).content.decode()
+    assert html.count("<tr><td>") == 5
+    assert "avvenuta-consegna" in html and "CONSEGNA: Vecchio invio" in html  # the unrecorded one, as it came
+    assert html.count("Diffida ad adempiere") == 4 and FAILURE in html
