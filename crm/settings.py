@@ -70,6 +70,7 @@ MAIL_CONNECTION_TEST_SECONDS = env_int("MAIL_CONNECTION_TEST_SECONDS", 12, minim
 MAIL_SYNC_PASS_SECONDS = env_int("MAIL_SYNC_PASS_SECONDS", 1800, minimum=10)
 MAIL_MAX_LITERAL_BYTES = env_int("MAIL_MAX_LITERAL_BYTES", 64 * 1024 * 1024, minimum=1024)  # one message, refused above
 MAIL_MAX_FOLDERS = env_int("MAIL_MAX_FOLDERS", 1000, minimum=1)  # folders mirrored per account; the rest are skipped
+MAIL_PEC_TRUST_FILE = env_str("MAIL_PEC_TRUST_FILE")  # PEM file of the PEC providers' certificates (the AgID list)
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)  # wrong passwords before a lockout
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 

@@ -31,6 +31,7 @@ class MailAccountForm(forms.ModelForm):
             "username", "auth_method", "email", "description", "is_primary", "is_shared_sender",
             "imap_host", "imap_port", "imap_security", "imap_domain",
             "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_auth_required",
+            "pec_receipt_type",
         ]
 
     def __init__(self, *args, user, **kwargs):

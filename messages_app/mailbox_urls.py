@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from messages_app.views import actions, compose, mailbox, reading, settings_mailbox
+from messages_app.views import actions, compose, mailbox, pec, reading, settings_mailbox
 
 urlpatterns = [
     path("unified/<str:role>/", mailbox.unified, name="unified"),
@@ -18,6 +18,8 @@ urlpatterns = [
     path("m/<int:pk>/attachments/<int:part_pk>/", reading.attachment, name="attachment"),
     path("m/<int:pk>/attachments.zip", reading.attachments_all, name="attachments_zip"),
     path("m/<int:pk>/trust-sender/", reading.trust_sender, name="trust_sender"),
+    path("m/<int:pk>/pec/envelope.eml", pec.pec_envelope, name="pec_envelope"),
+    path("pec/receipts/", pec.pec_receipts, name="pec_receipts"),
     path("actions/", actions.actions, name="actions"),
     path("compose/", compose.compose, name="compose"),
     path("compose/draft/", compose.compose_draft, name="compose_draft"),

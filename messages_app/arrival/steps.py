@@ -50,6 +50,8 @@ def _load_defaults() -> None:
     _defaults_loaded = True
     # Imported here: the steps' own modules use services/, which must not load with the models.
     from messages_app.arrival.prefetch import prefetch_bodies_step
+    from messages_app.services.pec import pec_receipts_step
 
     _registry.insert(0, Step("prefetch_body", prefetch_bodies_step))
-    _registry.insert(1, Step("dsn_reports", import_module("messages_app.services.delivery").dsn_reports_step))
+    _registry.insert(1, Step("pec_receipts", pec_receipts_step))
+    _registry.insert(2, Step("dsn_reports", import_module("messages_app.services.delivery").dsn_reports_step))

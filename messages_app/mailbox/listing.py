@@ -27,7 +27,13 @@ def scope_messages(user, scope: Scope):
         if scope.name == SpecialFolder.IMPORTED:
             return local_messages(user)
         return Message.objects.none()  # Shared, Scheduled: filled by later features
-    return visible_in_folders(user, scope.folder_ids, with_local=scope.kind == EVERYWHERE)
+    return not_receipts(visible_in_folders(user, scope.folder_ids, with_local=scope.kind == EVERYWHERE))
+
+
+def not_receipts(messages):
+    """PEC receipts are delivery status, shown on the sent message they are about (services/pec.py),
+    not mail to read: no list shows them, and the server keeps them where they are."""
+    return messages.filter(x_ricevuta="")
 
 
 def messages_page(user, scope: Scope, *, cursor: Cursor | None = None, query: str = "",
@@ -57,7 +63,7 @@ def _merged_top_ids(folder_ids: tuple[int, ...], cursor: Cursor | None, n: int) 
     if connection.vendor == "postgresql":
         return _top_ids_lateral(folder_ids, cursor, n)
     per_folder = [
-        list(after(Message.objects.filter(folder_id=folder_id), cursor)
+        list(after(not_receipts(Message.objects.filter(folder_id=folder_id)), cursor)
              .order_by("-date", "-id").values_list("date", "id")[:n])
         for folder_id in folder_ids
     ]
@@ -73,7 +79,7 @@ def _top_ids_lateral(folder_ids: tuple[int, ...], cursor: Cursor | None, n: int)
         SELECT top.id FROM unnest(%s::bigint[]) AS f(id)
         CROSS JOIN LATERAL (
             SELECT m.id, m.date FROM messages_app_message m
-            WHERE m.folder_id = f.id {condition}
+            WHERE m.folder_id = f.id AND m.x_ricevuta = '' {condition}
             ORDER BY m.date DESC, m.id DESC LIMIT %s
         ) AS top
         ORDER BY top.date DESC, top.id DESC LIMIT %s

@@ -28,13 +28,13 @@ class ThreadRow:
 
 
 def threads_page(user, scope: Scope, *, cursor: Cursor | None = None, limit: int = PAGE_SIZE) -> Page:
-    present = Message.objects.filter(thread=OuterRef("pk"), folder_id__in=scope.folder_ids)
+    present = Message.objects.filter(thread=OuterRef("pk"), folder_id__in=scope.folder_ids, x_ricevuta="")
     threads = visible_threads(user).filter(last_date__isnull=False).filter(Exists(present))
     page = page_of(threads, cursor, limit=limit, date_field="last_date")
     if not page.rows:
         return page
     members = (visible_messages(user).filter(thread_id__in=[t.id for t in page.rows],
-                                             folder_id__in=scope.folder_ids)
+                                             folder_id__in=scope.folder_ids, x_ricevuta="")
                .select_related("folder", "account").defer(*LIST_DEFERRED).order_by("-date", "-id"))
     grouped: dict[int, list[Message]] = {}
     for message in members:

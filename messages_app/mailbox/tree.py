@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count
 
-from messages_app.enums import SpecialFolder
+from messages_app.enums import Preset, SpecialFolder
 from messages_app.mailbox.scopes import SPECIALS, UNIFIED_ROLES, folder_label, role_label, special_label
 from messages_app.models import Folder, MailAccount, Message
 from messages_app.selectors import local_messages, own_accounts, unique_flagged, visible_folders
@@ -34,6 +34,12 @@ class FolderTree:
     special: list[TreeEntry]
     accounts: list[AccountTree]
 
+    @property
+    def has_pec(self) -> bool:
+        """A PEC account among them: the folder column then links the Ricevute PEC page."""
+        return any(branch.account.preset in (Preset.PEC_ARUBA, Preset.PEC_LEGALMAIL) or branch.account.pec_receipt_type
+                   for branch in self.accounts)
+
     def counts(self) -> dict[str, int]:
         entries = [*self.unified, *self.special, *(e for a in self.accounts for e in a.entries)]
         return {entry.key: entry.unread for entry in entries}
@@ -41,7 +47,7 @@ class FolderTree:
 
 def unread_by_folder(user) -> dict[int, int]:
     folder_ids = list(visible_folders(user).values_list("pk", flat=True))
-    rows = (Message.objects.filter(folder_id__in=folder_ids, is_seen=False)
+    rows = (Message.objects.filter(folder_id__in=folder_ids, is_seen=False, x_ricevuta="")  # receipts: not mail
             .values("folder_id").annotate(unread=Count("*")).order_by())
     return {row["folder_id"]: row["unread"] for row in rows}
 

@@ -4,6 +4,7 @@ from messages_app.models.compose import ComposeUpload, OutgoingContext
 from messages_app.models.folder import Folder
 from messages_app.models.message import Attachment, Message, MessageBody, MessageSource, PendingAction
 from messages_app.models.outbox import OutgoingMessage, OutgoingRecipient, SharedSenderUse
+from messages_app.models.pec import PecKind, PecMessage, PecSignature
 from messages_app.models.preferences import MailPreferences, TrustedSender
 from messages_app.models.signature import AccountSignature, CompanySignature, SignatureChoice
 from messages_app.models.synclock import SyncLock
@@ -26,6 +27,9 @@ __all__ = [
     "OutgoingMessage",
     "OutgoingRecipient",
     "SharedSenderUse",
+    "PecKind",
+    "PecMessage",
+    "PecSignature",
     "PendingAction",
     "SignatureChoice",
     "SyncLock",

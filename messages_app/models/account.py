@@ -78,6 +78,12 @@ class MailAccount(models.Model):
 
     is_primary = models.BooleanField(_("primary"), default=False)
     is_shared_sender = models.BooleanField(_("shared sender"), default=False)
+    # PEC only: the delivery receipt form asked for on every submission (X-TipoRicevuta, PEC.md).
+    pec_receipt_type = models.CharField(
+        _("PEC delivery receipt"), max_length=10, blank=True, default="",
+        choices=[("", _("not a PEC account")), ("completa", _("complete (with the original)")),
+                 ("breve", _("short (hashes of the original)")), ("sintetica", _("summary (neither)"))],
+        help_text=_("Certified mail: the kind of delivery receipt the provider sends for each recipient."))
 
     last_test_ok = models.BooleanField(_("last test ok"), null=True, editable=False)
     # The sentence rows tested before results were codes kept.

@@ -69,8 +69,20 @@ def message_body_get(*, message: Message) -> MessageBody:
     return _store_body(message, message_raw(message))
 
 
+def _parse_for_reading(message: Message, raw: bytes):
+    """A PEC envelope is read as the message it carries (postacert.eml), with that message's
+    attachments; anything else as itself."""
+    if message.x_trasporto:
+        from messages_app.pec.envelope import parse_inner
+
+        inner = parse_inner(raw)
+        if inner is not None:
+            return inner
+    return parse_message(raw)
+
+
 def _store_body(message: Message, raw: bytes) -> MessageBody:
-    parsed = parse_message(raw)
+    parsed = _parse_for_reading(message, raw)
     with transaction.atomic():
         body, created = MessageBody.objects.get_or_create(message=message, defaults={
             # HTML-only mail gets its visible text here too: it is what search reads.

@@ -91,6 +91,11 @@ def _sender_name(user, account: MailAccount) -> str:
     return account.description  # a shared sender speaks as itself, not as whoever uses it
 
 
+def _pec_headers(account: MailAccount) -> dict[str, str] | None:
+    """On a PEC account, the delivery receipt form chosen once for the account (PEC.md)."""
+    return {"X-TipoRicevuta": account.pec_receipt_type} if account.pec_receipt_type else None
+
+
 def outbox_queue(*, user, account: MailAccount, to: Sequence[Address], cc: Sequence[Address] = (),
                  bcc: Sequence[Address] = (), subject: str, text: str | None = None, html: str | None = None,
                  attachments: Sequence[Attachment] = (), inline_images: Sequence[InlineImage] = (),
@@ -112,7 +117,8 @@ def outbox_queue(*, user, account: MailAccount, to: Sequence[Address], cc: Seque
         message = build_message(
             from_addr=account.email, from_name=_sender_name(user, account), to=_pairs(to), cc=_pairs(cc),
             bcc=bcc_pairs, subject=subject, text=text, html=html, attachments=attachments,
-            inline_images=inline_images, in_reply_to=in_reply_to, references=references, message_id=message_id)
+            inline_images=inline_images, in_reply_to=in_reply_to, references=references, message_id=message_id,
+            extra_headers=_pec_headers(account))
         recipients = envelope_recipients(message, bcc_pairs)
     except ValueError as exc:
         raise ValidationError(str(exc), code="unsendable") from None

@@ -25,6 +25,7 @@ from messages_app.arrival.markers import is_genuinely_new, write_markers
 from messages_app.gateways.imap import FetchedMeta
 from messages_app.mime.headers import parse_header_block
 from messages_app.models import Folder, Message
+from messages_app.pec.kinds import envelope_list_fields
 from messages_app.sync.threads import assign_threads
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -68,7 +69,7 @@ def build_message(folder: Folder, meta: FetchedMeta) -> Message:
     if internal is not None and internal.tzinfo is None:
         internal = internal.replace(tzinfo=UTC)
     content_type = (headers.content_type or "").lower()
-    return Message(
+    row = Message(
         folder=folder,
         account_id=folder.account_id,
         uid=meta.uid,
@@ -93,6 +94,10 @@ def build_message(folder: Folder, meta: FetchedMeta) -> Message:
         **_lifecycle_headers(headers),
         **flags_to_fields(meta.flags),
     )
+    # A PEC envelope is listed, searched and threaded as the message it carries (pec/kinds.py).
+    for name, value in envelope_list_fields(headers).items():
+        setattr(row, name, value[: Message._meta.get_field(name).max_length])
+    return row
 
 
 def _lifecycle_headers(headers) -> dict:

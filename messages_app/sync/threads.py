@@ -180,3 +180,18 @@ def thread_message_removed(thread_ids: set[int]) -> None:
     for start in range(0, len(ids), _CHUNK):
         Thread.objects.filter(pk__in=ids[start:start + _CHUNK]).update(
             message_count=Coalesce(Subquery(members), 0))
+
+
+def thread_links_learnt(owner_id: int, message: Message, ids: list[str]) -> None:
+    """Conversation links of a stored message learnt only later (a PEC envelope's inner In-Reply-To
+    and References, read with its body): it joins the conversations they name, merging them as a
+    new message carrying those links would, and leaves placeholders for ids not seen yet."""
+    if message.thread_id is None or not ids:
+        return
+    refs = _existing_refs(owner_id, set(ids))
+    threads = set(refs.values()) | {message.thread_id}
+    keep = min(threads)  # the oldest survives, as in a merge on insert
+    _merge_threads({thread: keep for thread in threads if thread != keep})
+    ThreadRef.objects.bulk_create([ThreadRef(owner_id=owner_id, message_id=mid[:998], thread_id=keep)
+                                   for mid in ids if mid not in refs], ignore_conflicts=True)
+    message.thread_id = keep

@@ -85,6 +85,9 @@ def message_read(request, pk: int):
             blocked_remote=0 if allow_images or not body.html else clean_html(body.html).blocked_remote,
             text_html=text_to_html(body.text) if not body.html else "",
         )
+        from messages_app.views.pec import pec_context  # imports this module
+
+        context.update(pec_context(request.user, message))
     if request.htmx:
         return render(request, "messages_app/_reading.html", context)
     scope = message_scope(request.user, message)
