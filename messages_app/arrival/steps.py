@@ -9,6 +9,7 @@ together, so even a kill inside it leaves it either done once or not at all.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,4 @@ def _load_defaults() -> None:
     from messages_app.arrival.prefetch import prefetch_bodies_step
 
     _registry.insert(0, Step("prefetch_body", prefetch_bodies_step))
+    _registry.append(Step("rules", import_module("messages_app.arrival.rules_step").run))

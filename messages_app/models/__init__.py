@@ -4,6 +4,7 @@ from messages_app.models.folder import Folder
 from messages_app.models.message import Attachment, Message, MessageBody, MessageSource, PendingAction
 from messages_app.models.outbox import OutgoingMessage, OutgoingRecipient
 from messages_app.models.preferences import MailPreferences, TrustedSender
+from messages_app.models.rule import MailRule, RuleJob, RuleRun, RuleServerState
 from messages_app.models.signature import AccountSignature, CompanySignature, SignatureChoice
 from messages_app.models.synclock import SyncLock
 from messages_app.models.thread import Thread, ThreadRef
@@ -17,12 +18,16 @@ __all__ = [
     "Folder",
     "MailAccount",
     "MailPreferences",
+    "MailRule",
     "Message",
     "MessageBody",
     "MessageSource",
     "OutgoingMessage",
     "OutgoingRecipient",
     "PendingAction",
+    "RuleJob",
+    "RuleRun",
+    "RuleServerState",
     "SignatureChoice",
     "SyncLock",
     "Thread",
