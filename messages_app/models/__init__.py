@@ -2,6 +2,7 @@ from messages_app.models.account import CompanyServer, MailAccount
 from messages_app.models.arrival import ArrivalMarker
 from messages_app.models.folder import Folder
 from messages_app.models.message import Attachment, Message, MessageBody, MessageSource, PendingAction
+from messages_app.models.ooo import OutOfOffice, OutOfOfficeReply
 from messages_app.models.outbox import OutgoingMessage, OutgoingRecipient
 from messages_app.models.preferences import MailPreferences, TrustedSender
 from messages_app.models.rule import MailRule, RuleJob, RuleRun, RuleServerState
@@ -22,6 +23,8 @@ __all__ = [
     "Message",
     "MessageBody",
     "MessageSource",
+    "OutOfOffice",
+    "OutOfOfficeReply",
     "OutgoingMessage",
     "OutgoingRecipient",
     "PendingAction",
