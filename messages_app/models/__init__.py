@@ -4,6 +4,7 @@ from messages_app.models.folder import Folder
 from messages_app.models.message import Attachment, Message, MessageBody, MessageSource, PendingAction
 from messages_app.models.ooo import OutOfOffice, OutOfOfficeReply
 from messages_app.models.outbox import OutgoingMessage, OutgoingRecipient
+from messages_app.models.pop3 import Pop3Box, Pop3Seen
 from messages_app.models.preferences import MailPreferences, TrustedSender
 from messages_app.models.rule import MailRule, RuleJob, RuleRun, RuleServerState
 from messages_app.models.signature import AccountSignature, CompanySignature, SignatureChoice
@@ -28,6 +29,8 @@ __all__ = [
     "OutgoingMessage",
     "OutgoingRecipient",
     "PendingAction",
+    "Pop3Box",
+    "Pop3Seen",
     "RuleJob",
     "RuleRun",
     "RuleServerState",

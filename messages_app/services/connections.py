@@ -14,6 +14,7 @@ POP3 and ManageSieve connections, when they come, get their `*_connect` here too
 from django.conf import settings
 
 from messages_app.gateways import imap as imap_gateway
+from messages_app.gateways import pop3 as pop3_gateway
 from messages_app.gateways import smtp as smtp_gateway
 from messages_app.models import MailAccount
 from messages_app.netguard import resolve
@@ -87,3 +88,13 @@ def imap_connect(account: MailAccount, *, deadline: float | None = None) -> imap
 def smtp_connect(account: MailAccount, *, deadline: float | None = None) -> smtp_gateway.SmtpConnection:
     """An authenticated SMTP session (close it, or use it in a `with`). Raises MailError."""
     return smtp_gateway.connect(smtp_config_for(account, deadline=deadline))
+
+
+def pop3_connect(box) -> pop3_gateway.Pop3Connection:
+    """An authenticated POP3 session for a POP3 box of an account (close it, or use it in a `with`).
+    The private-address rule is the IMAP one: staff, or MAIL_ALLOW_PRIVATE_HOSTS."""
+    allow = settings.MAIL_ALLOW_PRIVATE_HOSTS or box.account.owner.is_staff
+    endpoint = resolve(box.host, box.port, allow_private=allow)
+    return pop3_gateway.connect(pop3_gateway.Pop3Config(
+        endpoint=endpoint, security=box.security, username=box.username, password=box.get_password(),
+        timeout=settings.MAIL_CONNECT_TIMEOUT))
