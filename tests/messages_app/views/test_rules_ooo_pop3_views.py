@@ -1,0 +1,78 @@
+"""Filtri, Fuori ufficio and POP3 pages: owner only, CSRF-protected forms, the banner."""
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from messages_app.models import MailRule, OutOfOffice, Pop3Box, RuleJob
+from messages_app.views import settings_rules
+
+
+def test_a_rule_is_built_in_the_page_and_an_invalid_one_says_why(owner_client, mail_account):
+    url = reverse("messages_app:account_rules", args=[mail_account.pk])
+    with translation.override("en"):
+        response = owner_client.post(url, {"action": "add", "name": "Rotta", "match": "all",
+                                           "cond_field_0": "subject", "cond_op_0": "regex", "cond_value_0": "([",
+                                           "act_kind_0": "flag"})
+    assert response.status_code == 200 and b"does not compile" in response.content
+    response = owner_client.post(url, {"action": "add", "name": "Clienti", "match": "any",
+                                       "cond_field_0": "from", "cond_op_0": "ends_with",
+                                       "cond_value_0": "@cliente.test", "act_kind_0": "move",
+                                       "act_folder_0": "Clienti"})
+    assert response.status_code == 302
+    row = MailRule.objects.get()
+    assert row.conditions == [{"field": "from", "op": "ends_with", "value": "@cliente.test"}]
+    with translation.override("en"):
+        page = owner_client.get(url).content.decode()
+    assert "no longer exists" in page  # the account has no folder Clienti
+
+
+def test_apply_now_queues_a_job_and_the_progress_fragment_stops_when_done(owner_client, mail_account, monkeypatch,
+                                                                         django_capture_on_commit_callbacks):
+    queued = []
+    monkeypatch.setattr(settings_rules, "dispatch_job", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(reverse("messages_app:account_rules_apply", args=[mail_account.pk]))
+    job = RuleJob.objects.get()
+    assert queued == [job.pk]
+    progress = reverse("messages_app:account_rules_progress", args=[mail_account.pk, job.pk])
+    assert owner_client.get(progress).status_code == 200
+    RuleJob.objects.filter(pk=job.pk).update(state=RuleJob.State.DONE, done=3, moved={"Clienti": 2})
+    response = owner_client.get(progress)
+    assert response.status_code == 286 and b"Clienti" in response.content
+
+
+def test_other_users_get_404(client, colleague, mail_account):
+    client.force_login(colleague)
+    for name in ("account_rules", "account_pop3"):
+        assert client.get(reverse(f"messages_app:{name}", args=[mail_account.pk])).status_code == 404
+    assert client.post(reverse("messages_app:account_rules_apply", args=[mail_account.pk])).status_code == 404
+
+
+def test_out_of_office_page_turns_it_on_with_the_banner_and_off(owner_client, mail_account):
+    url = reverse("messages_app:out_of_office")
+    response = owner_client.post(url, {"action": "on", "accounts": [mail_account.pk], "start": "2020-01-01T09:00",
+                                       "subject": "Fuori ufficio", "body": "Torno lunedì.", "days": "5"})
+    assert response.status_code == 302
+    assert OutOfOffice.objects.get().is_active
+    with translation.override("en"):
+        assert b"Out of office is on" in owner_client.get(reverse("messages_app:index"), follow=True).content
+    owner_client.post(url, {"action": "off"})
+    assert not OutOfOffice.objects.get().is_active
+
+
+def test_pop3_page_adds_a_box_without_showing_its_password(owner_client, mail_account):
+    url = reverse("messages_app:account_pop3", args=[mail_account.pk])
+    response = owner_client.post(url, {"action": "add", "host": "pop.example.test", "port": "995",
+                                       "security": "ssl", "username": "vecchio", "password": "segreta-123",
+                                       "folder": "Vecchia", "is_active": "on"})
+    assert response.status_code == 302
+    box = Pop3Box.objects.get()
+    assert box.get_password() == "segreta-123" and "segreta" not in box.password_encrypted
+    assert b"segreta-123" not in owner_client.get(url).content
+
+
+@pytest.mark.parametrize("name", ["rules_index", "pop3_index"])
+def test_the_index_pages_open_the_first_account(owner_client, mail_account, name):
+    response = owner_client.get(reverse(f"messages_app:{name}"))
+    assert response.status_code == 302 and str(mail_account.pk) in response["Location"]
