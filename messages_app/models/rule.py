@@ -82,5 +82,8 @@ class RuleServerState(models.Model):
                                    related_name="rule_server_state")
     on_server = models.BooleanField(default=False)
     script_name = models.CharField(max_length=100, default="postino")
+    port = models.PositiveIntegerField(default=4190)  # ManageSieve, on the IMAP host
+    # Out-of-office answered by the server's Sieve vacation instead of the CRM.
+    vacation_on_server = models.BooleanField(default=False)
     installed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from messages_app.gateways import imap as imap_gateway
 from messages_app.gateways import pop3 as pop3_gateway
+from messages_app.gateways import sieve as sieve_gateway
 from messages_app.gateways import smtp as smtp_gateway
 from messages_app.models import MailAccount
 from messages_app.netguard import resolve
@@ -97,4 +98,14 @@ def pop3_connect(box) -> pop3_gateway.Pop3Connection:
     endpoint = resolve(box.host, box.port, allow_private=allow)
     return pop3_gateway.connect(pop3_gateway.Pop3Config(
         endpoint=endpoint, security=box.security, username=box.username, password=box.get_password(),
+        timeout=settings.MAIL_CONNECT_TIMEOUT))
+
+
+def sieve_connect(account: MailAccount, *, port: int) -> sieve_gateway.SieveConnection:
+    """An authenticated ManageSieve session on the account's IMAP host (STARTTLS unless the account
+    uses no TLS for IMAP; implicit TLS is not a ManageSieve thing). Same private-address rule as IMAP."""
+    endpoint = resolve(account.imap_host, port, allow_private=private_hosts_allowed(account))
+    security = "none" if account.imap_security == "none" else "starttls"
+    return sieve_gateway.connect(sieve_gateway.SieveConfig(
+        endpoint=endpoint, security=security, username=account.username, password=_credential(account, IMAP),
         timeout=settings.MAIL_CONNECT_TIMEOUT))

@@ -29,7 +29,14 @@ from messages_app.mime.build import as_bytes, build_message, new_message_id, rep
 from messages_app.mime.headers import header_items
 from messages_app.mime.html_text import html_to_text
 from messages_app.mime.sanitize import clean_html
-from messages_app.models import MailAccount, Message, OutgoingMessage, OutOfOffice, OutOfOfficeReply
+from messages_app.models import (
+    MailAccount,
+    Message,
+    OutgoingMessage,
+    OutOfOffice,
+    OutOfOfficeReply,
+    RuleServerState,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +54,21 @@ def ooo_set(*, account: MailAccount, start: datetime, end: datetime | None = Non
         "is_active": True, "start": start, "end": end, "subject": subject.strip()[:500],
         "body_html": clean_html(body_html).html,
         "internal_body_html": internal, "known_only": known_only, "days": days})
+    _refresh_server(account)
     return settings
 
 
+def _refresh_server(account: MailAccount) -> None:
+    from messages_app.services.sieve import sieve_refresh
+
+    sieve_refresh(account=account)
+
+
 def ooo_off(*, account: MailAccount) -> bool:
-    return bool(OutOfOffice.objects.filter(account=account, is_active=True).update(is_active=False))
+    ended = bool(OutOfOffice.objects.filter(account=account, is_active=True).update(is_active=False))
+    if ended:
+        _refresh_server(account)  # the server's vacation answer goes with it
+    return ended
 
 
 def ooo_current(user) -> list[OutOfOffice]:
@@ -146,7 +163,10 @@ def ooo_arrival_step(message_ids: list[int]) -> None:
     messages = Message.objects.filter(pk__in=message_ids, folder__role=FolderRole.INBOX,
                                       account__out_of_office__is_active=True).select_related(
         "account__owner", "account__out_of_office")
+    on_server = set(RuleServerState.objects.filter(vacation_on_server=True).values_list("account_id", flat=True))
     for message in messages:
+        if message.account_id in on_server:
+            continue  # the server's Sieve vacation answers instead
         settings = message.account.out_of_office
         window = ooo_logic.Window(settings.is_active, settings.start, settings.end, settings.known_only)
         incoming = _incoming(message)

@@ -26,7 +26,7 @@ def rule(*conditions, actions=FLAG, match="all", name="r") -> Rule:
     return Rule(name=name, conditions=tuple(conditions), actions=tuple(actions), match=match)
 
 
-@pytest.mark.parametrize(("condition", "expected"), [
+CONDITION_CASES = [
     (Condition("from", "contains", "cliente.test"), True),
     (Condition("from", "contains", "Mario"), True),
     (Condition("from", "is", "MARIO@cliente.test"), True),
@@ -57,7 +57,10 @@ def rule(*conditions, actions=FLAG, match="all", name="r") -> Rule:
     (Condition("size", "greater_than", "200"), True),
     (Condition("size", "greater_than", "400"), False),
     (Condition("size", "less_than", "400"), True),
-])
+]
+
+
+@pytest.mark.parametrize(("condition", "expected"), CONDITION_CASES)
 def test_each_condition_and_comparison(condition, expected):
     r = rule(condition)
     rules.validate(r)
