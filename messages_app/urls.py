@@ -30,6 +30,8 @@ urlpatterns = [
     path("settings/filters/", settings_rules.rules_index, name="rules_index"),
     path("settings/accounts/<int:pk>/filters/", settings_rules.account_rules, name="account_rules"),
     path("settings/accounts/<int:pk>/filters/apply/", settings_rules.account_rules_apply, name="account_rules_apply"),
+    path("settings/accounts/<int:pk>/filters/server/", settings_rules.account_rules_server,
+         name="account_rules_server"),
     path("settings/accounts/<int:pk>/filters/jobs/<int:job_id>/", settings_rules.account_rules_progress,
          name="account_rules_progress"),
     path("settings/out-of-office/", settings_ooo.out_of_office, name="out_of_office"),

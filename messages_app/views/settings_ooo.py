@@ -13,11 +13,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from messages_app.exceptions import MailError
 from messages_app.mime.html_text import html_to_text
 from messages_app.mime.sanitize import text_to_html
-from messages_app.models import OutOfOffice
+from messages_app.models import OutOfOffice, RuleServerState
 from messages_app.selectors.accounts import own_accounts
 from messages_app.services.ooo import ooo_off, ooo_set
+from messages_app.services.sieve import sieve_install
 
 
 class OutOfOfficeForm(forms.Form):
@@ -34,10 +36,24 @@ class OutOfOfficeForm(forms.Form):
     known_only = forms.BooleanField(label=gettext_lazy("Reply only to senders known in the CRM"), required=False)
     days = forms.IntegerField(label=gettext_lazy("At most one reply per sender every (days)"), min_value=1,
                               max_value=90, initial=5)
+    on_server = forms.BooleanField(
+        label=gettext_lazy("Let the mail server answer (Sieve vacation), also while the CRM is down"), required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["accounts"].queryset = own_accounts(user)
+
+
+def _server_side(request, accounts, wanted: bool) -> None:
+    for account in accounts:
+        state = RuleServerState.objects.filter(account=account).first()
+        if not wanted and not (state and state.vacation_on_server):
+            continue
+        try:
+            sieve_install(account=account, vacation=wanted)
+        except MailError as exc:
+            messages.error(request, _("%(email)s: the server cannot answer for you: %(reason)s") % {
+                "email": account.email, "reason": exc.user_message()})
 
 
 def _html(text: str) -> str:
@@ -57,7 +73,9 @@ def out_of_office(request):
         initial.update(start=timezone.localtime(first.start), end=first.end and timezone.localtime(first.end),
                        subject=first.subject, body=html_to_text(first.body_html),
                        internal_body=html_to_text(first.internal_body_html) if first.internal_body_html else "",
-                       known_only=first.known_only, days=first.days)
+                       known_only=first.known_only, days=first.days,
+                       on_server=RuleServerState.objects.filter(account_id=first.account_id,
+                                                                vacation_on_server=True).exists())
     form = OutOfOfficeForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and request.POST.get("action") == "off":
         for account in accounts:
@@ -75,6 +93,7 @@ def out_of_office(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            _server_side(request, data["accounts"], data["on_server"])
             chosen = {a.pk for a in data["accounts"]}
             for account in accounts:
                 if account.pk not in chosen:

@@ -6,16 +6,19 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from messages_app import rules as rules_logic
-from messages_app.models import Folder, MailRule, RuleJob
+from messages_app.exceptions import MailError
+from messages_app.models import Folder, MailRule, RuleJob, RuleServerState
 from messages_app.rules import RuleError
 from messages_app.selectors import own_account_or_404
 from messages_app.selectors.accounts import own_accounts
 from messages_app.services.rules import rule_delete, rule_job_start, rule_move, rule_problems, rule_save
+from messages_app.services.sieve import ForeignScript, sieve_install, sieve_refresh, sieve_remove
 
 ROWS = 3
 FIELD_LABELS = {
@@ -55,6 +58,15 @@ def _describe(row: MailRule) -> dict:
                for a in row.actions]
     joiner = _(" and ") if row.match == "all" else _(" or ")
     return {"row": row, "conditions": joiner.join(conditions), "actions": ", ".join(actions)}
+
+
+def _refresh(request, account) -> None:
+    """The server's copy of the rules follows every change (when they are installed there)."""
+    try:
+        sieve_refresh(account=account)
+    except MailError as exc:
+        messages.error(request, _("The rules on the server were not updated: %(reason)s") %
+                       {"reason": exc.user_message()})
 
 
 def _rule_from_post(post) -> dict:
@@ -103,14 +115,17 @@ def account_rules(request, pk: int):
                 error = str(exc)
             else:
                 messages.success(request, _("Rule saved."))
+                _refresh(request, account)
                 return redirect("messages_app:account_rules", pk=account.pk)
         elif action in ("up", "down"):
             rule_move(account=account, rule_id=int(request.POST.get("rule", 0) or 0),
                       offset=-1 if action == "up" else 1)
+            _refresh(request, account)
             return redirect("messages_app:account_rules", pk=account.pk)
         elif action == "delete":
             rule_delete(account=account, rule_id=int(request.POST.get("rule", 0) or 0))
             messages.success(request, _("Rule deleted."))
+            _refresh(request, account)
             return redirect("messages_app:account_rules", pk=account.pk)
     problems = rule_problems(account)
     rows = [dict(_describe(row), problems=problems.get(row.pk, []))
@@ -121,7 +136,34 @@ def account_rules(request, pk: int):
         "draft": draft, "rows": range(ROWS), "folders": folders,
         "field_choices": list(FIELD_LABELS.items()), "op_choices": list(OP_LABELS.items()),
         "action_choices": list(ACTION_LABELS.items()), "job": RuleJob.objects.filter(account=account).first(),
+        "server": RuleServerState.objects.filter(account=account).first(),
+        "foreign": request.GET.get("foreign", ""),
     })
+
+
+@login_required
+@require_POST
+def account_rules_server(request, pk: int):
+    """Install the rules on the server as a Sieve script, or take them back into the CRM."""
+    account = own_account_or_404(request.user, pk)
+    try:
+        if request.POST.get("action") == "remove":
+            sieve_remove(account=account)
+            messages.success(request, _("The rules run in the CRM again."))
+        else:
+            port = int(request.POST.get("port") or 4190)
+            if not 1 <= port <= 65535:
+                raise ValueError
+            sieve_install(account=account, rules=True, port=port, replace_foreign=bool(request.POST.get("replace")))
+            messages.success(request, _("The rules are installed on the server (Sieve)."))
+    except ForeignScript as exc:
+        messages.error(request, exc.user_message())
+        return redirect(f"{reverse('messages_app:account_rules', args=[account.pk])}?foreign={exc.name}")
+    except MailError as exc:
+        messages.error(request, exc.user_message())
+    except ValueError:
+        messages.error(request, _("The ManageSieve port is a number from 1 to 65535."))
+    return redirect("messages_app:account_rules", pk=account.pk)
 
 
 @login_required

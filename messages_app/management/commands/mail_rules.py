@@ -9,6 +9,7 @@ from messages_app.management.base import MailCommand, positive_int
 from messages_app.models import MailAccount
 from messages_app.rules import RuleError
 from messages_app.services.rules import rules_export, rules_parse, rules_replace
+from messages_app.services.sieve import sieve_refresh
 
 
 class Command(MailCommand):
@@ -41,4 +42,5 @@ class Command(MailCommand):
         except RuleError as exc:
             raise CommandError(f"nothing imported: {exc}") from None
         count = rules_replace(account=account, rules=rules)
+        sieve_refresh(account=account)  # rules installed on the server follow the import
         self.stdout.write(f"{count} rules imported into account {account.pk}")

@@ -74,3 +74,46 @@ def test_pop3_page_adds_a_box_without_showing_its_password(owner_client, mail_ac
 def test_the_index_pages_open_the_first_account(owner_client, mail_account, name):
     response = owner_client.get(reverse(f"messages_app:{name}"))
     assert response.status_code == 302 and str(mail_account.pk) in response["Location"]
+
+
+def test_rules_go_on_the_server_from_the_page_asking_before_replacing_a_foreign_script(owner_client, mail_account,
+                                                                                      mail_user):
+    import warnings
+
+    from sievelib.managesieve import Client
+
+    from messages_app.models import RuleServerState
+
+    client = Client(mail_user.host, mail_user.sieve_port)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client.connect(mail_user.login, mail_user.password, authmech="PLAIN")
+    client.putscript("mio", "keep;\n")
+    client.setactive("mio")
+    owner_client.post(reverse("messages_app:account_rules", args=[mail_account.pk]), {
+        "action": "add", "name": "Flag", "match": "all", "cond_field_0": "subject", "cond_op_0": "contains",
+        "cond_value_0": "urgente", "act_kind_0": "flag"})
+    url = reverse("messages_app:account_rules_server", args=[mail_account.pk])
+    response = owner_client.post(url, {"action": "install", "port": str(mail_user.sieve_port)})
+    assert response.status_code == 302 and "foreign=mio" in response["Location"]
+    page = owner_client.get(response["Location"]).content.decode()
+    assert 'name="replace"' in page and "“mio”" in page
+    assert client.listscripts()[0] == "mio"
+    owner_client.post(url, {"action": "install", "port": str(mail_user.sieve_port), "replace": "1"})
+    assert RuleServerState.objects.get(account=mail_account).on_server
+    assert client.listscripts()[0] == "postino"
+    owner_client.post(url, {"action": "remove"})
+    assert not RuleServerState.objects.get(account=mail_account).on_server
+    assert client.listscripts()[0] is None
+    client.logout()
+
+
+def test_out_of_office_can_be_answered_by_the_server(owner_client, mail_account, mail_user):
+    from messages_app.models import RuleServerState
+
+    RuleServerState.objects.create(account=mail_account, port=mail_user.sieve_port)
+    owner_client.post(reverse("messages_app:out_of_office"), {
+        "action": "on", "accounts": [mail_account.pk], "start": "2020-01-01T09:00", "subject": "Via",
+        "body": "Torno lunedì.", "days": "5", "on_server": "on"})
+    state = RuleServerState.objects.get(account=mail_account)
+    assert state.vacation_on_server and not state.on_server and state.installed_at
