@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from messages_app.models import OutOfOffice
 
@@ -36,7 +37,7 @@ def test_set_show_and_off(mail_account, tmp_path):
     (["--start", "2026-12-08", "--end", "2026-12-01"], "The end must come after the start"),
 ])
 def test_bad_settings_are_one_line_reasons(mail_account, args, reason):
-    with pytest.raises(CommandError, match=reason):
+    with translation.override("en"), pytest.raises(CommandError, match=reason):
         run("mail_ooo", "set", "--account", str(mail_account.pk), *args, "--subject", "Via", "--body", "Via")
 
 
