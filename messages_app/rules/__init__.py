@@ -3,9 +3,10 @@
 No database, no network: the arrival step and "apply now" (services/rules.py) turn a stored
 message into `Facts`, ask `plan()` what to do, and carry the plan out on the server.
 
-A rule: conditions combined with all/any, then actions in order. The actions of every matching
-rule add up, in rule order, until a rule with the `stop` action matched, or a rule moved or
-deleted the message (it has left the Inbox: later rules no longer see it there).
+A rule: conditions combined with all/any, then its actions. The actions of every matching rule add
+up, in rule order, until a rule with the `stop` action matched, or a rule moved or deleted the
+message (it has left the Inbox: later rules no longer see it there). Whatever their order within a
+rule, flags and keywords are set first, then copies made, then the message moved or deleted.
 """
 
 from __future__ import annotations
@@ -307,11 +308,13 @@ def plan(rules: Sequence[Rule], facts: Facts) -> Plan:
             elif action.kind == "link_crm":
                 result.link_crm = True
             elif action.kind == "move":
-                result.move_to, stop = action.folder, True
-                break
+                if not (result.move_to or result.delete):  # the first move or delete wins
+                    result.move_to = action.folder
+                stop = True  # the message leaves the Inbox: later rules do not see it there
             elif action.kind == "delete":
-                result.delete, stop = True, True
-                break
+                if not (result.move_to or result.delete):
+                    result.delete = True
+                stop = True
             elif action.kind == "stop":
                 stop = True
         if stop:

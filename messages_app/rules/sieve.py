@@ -74,28 +74,25 @@ def _test(condition: Condition, needs: set[str]) -> str:
 
 
 def _actions(rule: Rule, trash: str, needs: set[str]) -> list[str]:
-    lines = []
+    """In the order the CRM applies them: flags, copies, then a move or delete (and stop)."""
+    flags, copies, final, stop = [], [], [], False
     for action in rule.actions:
-        if action.kind == "move":
-            needs.add("fileinto")
-            lines += [f"fileinto {quote(action.folder)};", "stop;"]
-            break
-        if action.kind == "copy":
-            needs.update({"fileinto", "copy"})
-            lines.append(f"fileinto :copy {quote(action.folder)};")
-        elif action.kind in ("mark_read", "flag", "keyword"):
+        if action.kind in ("mark_read", "flag", "keyword"):
             needs.add("imap4flags")
             flag = {"mark_read": "\\Seen", "flag": "\\Flagged"}.get(action.kind, action.keyword)
-            lines.append(f"addflag {quote(flag)};")
-        elif action.kind == "delete":
+            flags.append(f"addflag {quote(flag)};")
+        elif action.kind == "copy":
+            needs.update({"fileinto", "copy"})
+            copies.append(f"fileinto :copy {quote(action.folder)};")
+        elif action.kind in ("move", "delete") and not final:
             needs.add("fileinto")
-            lines += [f"fileinto {quote(trash)};", "stop;"]
-            break
+            final.append(f"fileinto {quote(action.folder if action.kind == 'move' else trash)};")
+            stop = True
         elif action.kind == "stop":
-            lines.append("stop;")
+            stop = True
         elif action.kind == "link_crm":
-            lines.append("# link to the CRM record: done by the CRM")
-    return lines
+            flags.append("# link to the CRM record: done by the CRM")
+    return [*flags, *copies, *final, *(["stop;"] if stop else [])]
 
 
 def _iso(when: datetime) -> str:

@@ -7,7 +7,7 @@ import threading
 import pytest
 from playwright.sync_api import expect
 
-from messages_app.models import Folder, OutOfOffice
+from messages_app.models import Folder, Message, OutOfOffice
 from messages_app.tasks import rule_job_task
 from messages_app.views import settings_rules
 from tests.conftest import account_on
@@ -83,6 +83,7 @@ def test_build_a_rule_apply_it_now_and_find_the_messages_in_the_target_folder(br
         shot(tab, "filters-apply-done", size)
         assert len(server_subjects(mail_user, "Clienti")) == 40
         clienti = Folder.objects.get(account=account, name="Clienti")
+        assert Message.objects.filter(folder=clienti, is_seen=True).count() == 40  # and marked read
         tab.goto(f"{live_server.url}/messages/folder/{clienti.pk}/")
         expect(tab.locator("#rows > li.row")).to_have_count(40)
         expect(tab.locator("#rows > li.row").first).to_contain_text("Mario Rossi")

@@ -111,7 +111,7 @@ def test_a_move_or_delete_ends_processing_the_first_one_wins():
     match = Condition("subject", "contains", "offerta")
     plan = rules.plan([rule(match, actions=[Action("move", folder="Clienti"), Action("flag")]),
                        rule(match, actions=[Action("delete")])], facts())
-    assert (plan.move_to, plan.delete, plan.add_flags) == ("Clienti", False, [])
+    assert (plan.move_to, plan.delete, plan.add_flags) == ("Clienti", False, ["\\Flagged"])
     plan = rules.plan([rule(match, actions=[Action("flag"), Action("delete")])], facts())
     assert (plan.delete, plan.add_flags) == (True, ["\\Flagged"])
 
