@@ -8,7 +8,8 @@ Invariants:
 - Replies go through the outbox (sent exactly once, like any mail) and carry
   Auto-Submitted: auto-replied, In-Reply-To and References; nothing automated is answered
   (ooo/decide, RFC 3834).
-- Only genuinely new Inbox mail that arrived after out-of-office began is answered.
+- Only genuinely new mail that arrived after out-of-office began is answered, in any folder but
+  Spam, Trash, Sent and Drafts (a filter may have filed it before this step runs).
 """
 
 from __future__ import annotations
@@ -160,8 +161,11 @@ def _queue_reply(settings: OutOfOffice, message: Message, target: str) -> Outgoi
 
 def ooo_arrival_step(message_ids: list[int]) -> None:
     now = timezone.now()
-    messages = Message.objects.filter(pk__in=message_ids, folder__role=FolderRole.INBOX,
-                                      account__out_of_office__is_active=True).select_related(
+    # New mail wherever it landed (a filter may have filed it already), except where no person
+    # writing to the user would be: Spam, Trash, Sent, Drafts.
+    messages = Message.objects.filter(pk__in=message_ids, folder__isnull=False,
+                                      account__out_of_office__is_active=True).exclude(
+        folder__role__in=[FolderRole.SPAM, FolderRole.TRASH, FolderRole.SENT, FolderRole.DRAFTS]).select_related(
         "account__owner", "account__out_of_office")
     on_server = set(RuleServerState.objects.filter(vacation_on_server=True).values_list("account_id", flat=True))
     for message in messages:

@@ -139,3 +139,33 @@ def test_two_absent_colleagues_writing_to_each_other_get_one_reply_each(owner, c
         smtp_server.messages[:] = [m for m in smtp_server.messages if m.login not in (alice.login, bruno.login)]
     assert [r.envelope_to for r in replies(a)] == [[bruno.login]]
     assert [r.envelope_to for r in replies(b)] == [[alice.login]]
+
+
+def test_mail_a_filter_filed_is_answered_mail_it_deleted_or_spam_is_not(away_account, mail_user):
+    from messages_app.rules import rule_from_dict
+    from messages_app.services.rules import rules_replace
+
+    mail_user.dovecot.create_folder(mail_user.login, "Clienti")
+    account_sync(away_account.pk)
+    rules_replace(account=away_account, rules=[
+        rule_from_dict({"name": "c", "conditions": [{"field": "from", "op": "contains", "value": "cliente"}],
+                        "actions": [{"action": "move", "folder": "Clienti"}]}),
+        rule_from_dict({"name": "d", "conditions": [{"field": "subject", "op": "contains", "value": "cestino"}],
+                        "actions": [{"action": "delete"}]})])
+    deliver(mail_user, "mario@cliente.test", mail_user.login, "Offerta")
+    deliver(mail_user, "anna@altro.test", mail_user.login, "Per il cestino")
+    mail_user.dovecot.append(mail_user.login, "Junk", raw("spam@altro.test", mail_user.login, "Vinci"))
+    account_sync(away_account.pk)
+    assert [r.envelope_to for r in replies(away_account)] == [["mario@cliente.test"]]
+
+
+def test_the_step_run_twice_on_the_same_mail_still_replies_once(away_account, mail_user):
+    from messages_app.models import Message
+    from messages_app.services.ooo import ooo_arrival_step
+
+    deliver(mail_user, "mario@cliente.test", mail_user.login, "Domanda")
+    account_sync(away_account.pk)
+    ids = list(Message.objects.filter(account=away_account).values_list("id", flat=True))
+    ooo_arrival_step(ids)  # a second worker, or a re-run: the unique memory row holds
+    ooo_arrival_step(ids)
+    assert len(replies(away_account)) == 1
