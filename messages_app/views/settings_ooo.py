@@ -29,6 +29,8 @@ class OutOfOfficeForm(forms.Form):
                                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
     end = forms.DateTimeField(label=gettext_lazy("Until (optional)"), required=False,
                               widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+    whole_days = forms.BooleanField(label=gettext_lazy("Whole days (from the start of the first day to the end "
+                                                       "of the last)"), required=False)
     subject = forms.CharField(label=gettext_lazy("Subject"), max_length=500)
     body = forms.CharField(label=gettext_lazy("Message"), widget=forms.Textarea(attrs={"rows": 6}))
     internal_body = forms.CharField(label=gettext_lazy("Message for colleagues (same domain, optional)"),
@@ -42,6 +44,16 @@ class OutOfOfficeForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["accounts"].queryset = own_accounts(user)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("whole_days") and data.get("start"):
+            start = timezone.localtime(data["start"])
+            data["start"] = start.replace(hour=0, minute=0, second=0, microsecond=0)
+            if data.get("end"):
+                end = timezone.localtime(data["end"]).replace(hour=0, minute=0, second=0, microsecond=0)
+                data["end"] = timezone.make_aware(end.replace(tzinfo=None) + timedelta(days=1))
+        return data
 
 
 def _server_side(request, accounts, wanted: bool) -> None:

@@ -1,7 +1,7 @@
 """mail_ooo set --account ID --start ISO8601 [--end ISO8601] --subject S (--body TEXT | --body-file F)
 [--days N] [--known-only] | off --account ID | show --account ID [--json] (contract in DESIGN.md)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.core.management.base import CommandError
@@ -56,8 +56,12 @@ class Command(MailCommand):
             else:
                 text = o["body"]
             html = text if text.lstrip().startswith("<") else text_to_html(text)
-            ooo_set(account=account, start=_when(o["start"], "--start"),
-                    end=_when(o["end"], "--end") if o.get("end") else None, subject=o["subject"], body_html=html,
+            end = None
+            if o.get("end"):
+                end = _when(o["end"], "--end")
+                if len(o["end"].strip()) == 10:  # a date alone: out for the whole of that day
+                    end = timezone.make_aware(end.replace(tzinfo=None) + timedelta(days=1))
+            ooo_set(account=account, start=_when(o["start"], "--start"), end=end, subject=o["subject"], body_html=html,
                     known_only=o["known_only"], days=o["days"])
             self.stdout.write(f"out of office set for account {account.pk}")
         elif action == "off":

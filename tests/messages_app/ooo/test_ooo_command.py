@@ -25,7 +25,8 @@ def test_set_show_and_off(mail_account, tmp_path):
         "--subject", "Fuori ufficio", "--body-file", str(body), "--days", "3", "--known-only")
     [row] = [json.loads(line) for line in run("mail_ooo", "show", "--account", account, "--json").splitlines()]
     assert row["active"] is True and row["known_only"] is True and row["days"] == 3
-    assert row["start"].startswith("2026-12-01T08:00") and row["end"].startswith("2026-12-0")
+    assert row["start"].startswith("2026-12-01T08:00")
+    assert row["end"].startswith("2026-12-08T23:00")  # 8 December included, whole (Rome is UTC+1)
     assert "ufficio@crm.test" in row["body_html"] and "<script" not in row["body_html"]
     assert "ended" in run("mail_ooo", "off", "--account", account)
     assert OutOfOffice.objects.get().is_active is False

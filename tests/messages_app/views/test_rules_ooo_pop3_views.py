@@ -117,3 +117,15 @@ def test_out_of_office_can_be_answered_by_the_server(owner_client, mail_account,
         "body": "Torno lunedì.", "days": "5", "on_server": "on"})
     state = RuleServerState.objects.get(account=mail_account)
     assert state.vacation_on_server and not state.on_server and state.installed_at
+
+
+def test_whole_days_run_from_the_first_midnight_to_the_end_of_the_last_day(owner_client, mail_account):
+    from django.utils import timezone
+
+    owner_client.post(reverse("messages_app:out_of_office"), {
+        "action": "on", "accounts": [mail_account.pk], "start": "2030-03-02T15:20", "end": "2030-03-04T09:00",
+        "whole_days": "on", "subject": "Via", "body": "Torno.", "days": "5"})
+    ooo = OutOfOffice.objects.get()
+    start, end = timezone.localtime(ooo.start), timezone.localtime(ooo.end)
+    assert (start.day, start.hour, start.minute) == (2, 0, 0)
+    assert (end.day, end.hour, end.minute) == (5, 0, 0)
