@@ -66,6 +66,10 @@ def _already_in_folder(conn, folder: str, raw: bytes, row: Pop3Seen) -> bool:
     return any(content_hash(found) == row.content_hash for found in conn.fetch_raw_many(candidates).values())
 
 
+def _mark_done(row: Pop3Seen) -> None:
+    Pop3Seen.objects.filter(pk=row.pk).update(state=Pop3Seen.State.DONE)
+
+
 def pop3_fetch(*, box: Pop3Box) -> Pop3Result:
     """One download pass of one box. Errors are recorded on the box in words and re-raised."""
     result = Pop3Result()
@@ -94,7 +98,7 @@ def pop3_fetch(*, box: Pop3Box) -> Pop3Result:
                 else:
                     imap.append(box.folder, raw)
                     result.downloaded += 1
-                Pop3Seen.objects.filter(pk=row.pk).update(state=Pop3Seen.State.DONE)
+                _mark_done(row)
                 if box.delete_after_download:
                     pop.delete(number)
                     result.deleted += 1

@@ -143,3 +143,25 @@ def test_key_rotation_covers_pop3_passwords(settings, owner, mail_user, source):
     call_command("mail_rotate_keys", stdout=StringIO())
     settings.MAIL_ENCRYPTION_KEYS = [new_key]
     assert Pop3Box.objects.get(pk=box.pk).get_password() == source.password
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_between_append_and_the_uidl_record_does_not_duplicate(owner, mail_user, source):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import account_on
+    from tests.messages_app.sync.test_sync_robustness import worker_env
+
+    box = box_for(account_on(owner, mail_user), source, delete_after_download=True)
+    worker = Path(__file__).with_name("worker.py")
+    killed = subprocess.run([sys.executable, str(worker), str(box.pk)], cwd=Path(__file__).resolve().parents[3],
+                            env=worker_env(), capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr
+    assert len(subjects(mail_user, "Vecchia casella")) == 1  # appended, not recorded
+    assert subjects(source, "INBOX") == ALL  # nothing deleted: the session never reached QUIT
+    result = pop3_fetch(box=box)
+    assert (result.downloaded, result.already_there, result.deleted) == (2, 1, 3)
+    assert subjects(mail_user, "Vecchia casella") == ALL
+    assert subjects(source, "INBOX") == []
