@@ -91,7 +91,10 @@ def out_of_office(request):
     form = OutOfOfficeForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and request.POST.get("action") == "off":
         for account in accounts:
-            ooo_off(account=account)
+            try:
+                ooo_off(account=account)
+            except MailError as exc:
+                messages.error(request, exc.user_message())
         messages.success(request, _("Out of office is off."))
         return redirect("messages_app:out_of_office")
     if request.method == "POST" and form.is_valid():
@@ -104,12 +107,18 @@ def out_of_office(request):
                         known_only=data["known_only"], days=data["days"])
         except ValidationError as exc:
             form.add_error(None, exc)
+        except MailError as exc:  # saved, but the server's copy (Sieve vacation) could not follow
+            messages.error(request, exc.user_message())
+            return redirect("messages_app:out_of_office")
         else:
             _server_side(request, data["accounts"], data["on_server"])
             chosen = {a.pk for a in data["accounts"]}
             for account in accounts:
                 if account.pk not in chosen:
-                    ooo_off(account=account)
+                    try:
+                        ooo_off(account=account)
+                    except MailError as exc:
+                        messages.error(request, exc.user_message())
             messages.success(request, _("Out of office is on."))
             return redirect("messages_app:out_of_office")
     now = timezone.now()

@@ -129,3 +129,18 @@ def test_whole_days_run_from_the_first_midnight_to_the_end_of_the_last_day(owner
     start, end = timezone.localtime(ooo.start), timezone.localtime(ooo.end)
     assert (start.day, start.hour, start.minute) == (2, 0, 0)
     assert (end.day, end.hour, end.minute) == (5, 0, 0)
+
+
+def test_a_sieve_server_that_is_down_is_said_in_words_not_a_crash(owner_client, mail_account):
+    from messages_app.models import RuleServerState
+    from tests.servers.ports import free_ports
+
+    [closed] = free_ports(1)
+    RuleServerState.objects.create(account=mail_account, port=closed, vacation_on_server=True)
+    response = owner_client.post(reverse("messages_app:out_of_office"), {
+        "action": "on", "accounts": [mail_account.pk], "start": "2020-01-01T09:00", "subject": "Via",
+        "body": "Torno.", "days": "5"}, follow=True)
+    assert response.status_code == 200
+    assert b'class="error"' in response.content
+    assert OutOfOffice.objects.get().is_active
+    assert RuleServerState.objects.get(account=mail_account).error
