@@ -222,6 +222,11 @@ class _Runner:
 
 
 def _plans(rules: list[Rule], messages: list[Message]) -> list[tuple[Message, Plan]]:
+    if any(rule.needs_body for rule in rules if rule.active):
+        from messages_app.services.message_body import message_bodies_fetch
+
+        # One connection and one FETCH per 50 for the batch, rather than one per message.
+        message_bodies_fetch(message_ids=[m.pk for m in messages])
     return [(message, rules_logic.plan(rules, facts_for(message))) for message in messages]
 
 

@@ -152,3 +152,12 @@ def test_apply_now_over_a_thousand_messages_reports_what_moved(owner, mail_user)
     assert len(client.search(["SEEN"])) == 500 and len(client.search(["ALL"])) == 500
     client.logout()
     assert Message.objects.filter(account=account, folder__name="Clienti").count() == 500
+
+
+def test_a_body_rule_files_by_the_words_of_the_body(filed_account, mail_user):
+    rules_replace(account=filed_account, rules=[
+        rule("preventivo", "body", "contains", "preventivo", {"action": "copy", "folder": "Archivio"})])
+    for i in range(30):
+        deliver(mail_user, f"Messaggio {i}", body="Allego il preventivo." if i % 2 else "Niente di che.")
+    account_sync(filed_account.pk)
+    assert len(server_view(mail_user, "Archivio")) == 15
