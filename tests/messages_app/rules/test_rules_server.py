@@ -161,3 +161,19 @@ def test_a_body_rule_files_by_the_words_of_the_body(filed_account, mail_user):
         deliver(mail_user, f"Messaggio {i}", body="Allego il preventivo." if i % 2 else "Niente di che.")
     account_sync(filed_account.pk)
     assert len(server_view(mail_user, "Archivio")) == 15
+
+
+def test_a_header_the_sync_does_not_store_is_read_from_the_server(filed_account, mail_user):
+    from email.message import EmailMessage
+
+    rules_replace(account=filed_account, rules=[rule_from_dict({
+        "name": "gestionale", "conditions": [{"field": "header", "header": "X-Gestionale", "op": "is",
+                                              "value": "ordini"}],
+        "actions": [{"action": "keyword", "keyword": "Gestionale"}]})])
+    for subject, tag in (("Dal gestionale", "ordini"), ("Altro", "fatture")):
+        m = EmailMessage()
+        m["From"], m["To"], m["Subject"], m["X-Gestionale"] = "erp@cliente.test", mail_user.login, subject, tag
+        m.set_content("ordine 7")
+        mail_user.dovecot.append(mail_user.login, "INBOX", bytes(m))
+    account_sync(filed_account.pk)
+    assert server_view(mail_user, "INBOX") == {"Dal gestionale": ["Gestionale"], "Altro": []}
