@@ -25,6 +25,11 @@ class Pop3BoxForm(forms.ModelForm):
         fields = ["host", "port", "security", "username", "folder", "delete_after_download", "is_active"]
 
 
+def _int(value) -> int:
+    """A posted id; anything that is not one matches nothing."""
+    return int(value) if value and str(value).isdigit() else 0
+
+
 @login_required
 @require_GET
 def pop3_index(request):
@@ -52,11 +57,11 @@ def account_pop3(request, pk: int):
             messages.success(request, _("POP3 box added."))
             return redirect("messages_app:account_pop3", pk=account.pk)
     elif action == "delete":
-        pop3_box_delete(box_id=int(request.POST.get("box", 0) or 0), account_ids=[account.pk])
+        pop3_box_delete(box_id=_int(request.POST.get("box")), account_ids=[account.pk])
         messages.success(request, _("POP3 box deleted."))
         return redirect("messages_app:account_pop3", pk=account.pk)
     elif action == "fetch":
-        box = Pop3Box.objects.filter(account=account, pk=int(request.POST.get("box", 0) or 0)).first()
+        box = Pop3Box.objects.filter(account=account, pk=_int(request.POST.get("box"))).first()
         if box is not None:
             try:
                 result = pop3_fetch(box=box)

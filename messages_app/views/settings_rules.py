@@ -89,6 +89,11 @@ def _rule_from_post(post) -> dict:
             "conditions": conditions, "actions": actions}
 
 
+def _int(value) -> int:
+    """A posted id; anything that is not one matches nothing."""
+    return int(value) if value and str(value).isdigit() else 0
+
+
 @login_required
 @require_GET
 def rules_index(request):
@@ -118,12 +123,12 @@ def account_rules(request, pk: int):
                 _refresh(request, account)
                 return redirect("messages_app:account_rules", pk=account.pk)
         elif action in ("up", "down"):
-            rule_move(account=account, rule_id=int(request.POST.get("rule", 0) or 0),
+            rule_move(account=account, rule_id=_int(request.POST.get("rule")),
                       offset=-1 if action == "up" else 1)
             _refresh(request, account)
             return redirect("messages_app:account_rules", pk=account.pk)
         elif action == "delete":
-            rule_delete(account=account, rule_id=int(request.POST.get("rule", 0) or 0))
+            rule_delete(account=account, rule_id=_int(request.POST.get("rule")))
             messages.success(request, _("Rule deleted."))
             _refresh(request, account)
             return redirect("messages_app:account_rules", pk=account.pk)

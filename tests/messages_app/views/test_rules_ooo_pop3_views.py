@@ -144,3 +144,10 @@ def test_a_sieve_server_that_is_down_is_said_in_words_not_a_crash(owner_client, 
     assert b'class="error"' in response.content
     assert OutOfOffice.objects.get().is_active
     assert RuleServerState.objects.get(account=mail_account).error
+
+
+def test_garbage_ids_match_nothing(owner_client, mail_account):
+    for name, field in (("account_rules", "rule"), ("account_pop3", "box")):
+        response = owner_client.post(reverse(f"messages_app:{name}", args=[mail_account.pk]),
+                                     {"action": "delete", field: "1 or 1=1"})
+        assert response.status_code == 302
