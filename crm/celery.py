@@ -32,3 +32,15 @@ def _schedule_outbox_poll(sender, **_kwargs):
         name="outbox: send due messages",
         expires=OUTBOX_POLL_SECONDS,  # a poll nobody ran in time is replaced by the next one
     )
+
+
+@app.on_after_finalize.connect
+def _schedule_pop3_poll(sender, **_kwargs):
+    from messages_app.tasks import POP3_POLL_SECONDS
+
+    sender.add_periodic_task(
+        POP3_POLL_SECONDS,
+        sender.signature("messages_app.tasks.pop3_fetch_all_task"),
+        name="POP3: download new mail",
+        expires=POP3_POLL_SECONDS,
+    )

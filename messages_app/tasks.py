@@ -95,3 +95,22 @@ def outbox_send_after_commit() -> None:
     """Ask a worker to send now (a message queued without an undo window, "send now" in
     Programmati), once the transaction that stored it commits; beat's poll would find it too."""
     transaction.on_commit(lambda: outbox_send_due_task.delay())
+
+
+POP3_POLL_SECONDS = 300
+
+
+@shared_task
+def pop3_fetch_all_task() -> int:
+    """Beat's POP3 pass: every active box downloads what is new into its IMAP folder."""
+    from messages_app.services.pop3 import pop3_fetch_boxes
+
+    return pop3_fetch_boxes().downloaded
+
+
+@shared_task(acks_late=True)
+def rule_job_task(job_id: int) -> int:
+    """Filters' "apply now": the account's rules over its Inbox, with progress on the job row."""
+    from messages_app.services.rules import rule_job_run
+
+    return rule_job_run(job_id=job_id).done

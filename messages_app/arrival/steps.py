@@ -55,3 +55,5 @@ def _load_defaults() -> None:
     _registry.insert(0, Step("prefetch_body", prefetch_bodies_step))
     _registry.insert(1, Step("pec_receipts", pec_receipts_step))
     _registry.insert(2, Step("dsn_reports", import_module("messages_app.services.delivery").dsn_reports_step))
+    _registry.append(Step("rules", import_module("messages_app.arrival.rules_step").run))
+    _registry.append(Step("ooo", import_module("messages_app.arrival.ooo_step").run, atomic=True))

@@ -407,6 +407,11 @@ class ImapConnection:
                 return mapping
         return {}
 
+    def copy(self, uids: list[int], destination: str) -> None:
+        """Copy messages of the selected folder into another one (filters' "copy to")."""
+        with self._errors():
+            self._client.copy(uids, destination)
+
     def delete_permanently(self, uids: list[int]) -> None:
         with self._errors():
             self._client.add_flags(uids, [b"\\Deleted"], silent=True)

@@ -349,3 +349,8 @@ def _content_type(raw_value: str, notes: list[str]) -> str:
         return match.group(1)
     notes.append("The Content-Type header is not valid; text/plain is assumed.")
     return "text/plain"
+
+
+def header_items(raw: bytes) -> dict[str, list[str]]:
+    """Every header of a message (or a header block): raw values by lowercased name."""
+    return _header_items(raw, [])

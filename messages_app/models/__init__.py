@@ -3,9 +3,12 @@ from messages_app.models.arrival import ArrivalMarker
 from messages_app.models.compose import ComposeUpload, OutgoingContext
 from messages_app.models.folder import Folder
 from messages_app.models.message import Attachment, Message, MessageBody, MessageSource, PendingAction
+from messages_app.models.ooo import OutOfOffice, OutOfOfficeReply
 from messages_app.models.outbox import OutgoingMessage, OutgoingRecipient, SharedSenderUse
 from messages_app.models.pec import PecKind, PecMessage, PecSignature
+from messages_app.models.pop3 import Pop3Box, Pop3Seen
 from messages_app.models.preferences import MailPreferences, TrustedSender
+from messages_app.models.rule import MailRule, RuleJob, RuleRun, RuleServerState
 from messages_app.models.signature import AccountSignature, CompanySignature, SignatureChoice
 from messages_app.models.synclock import SyncLock
 from messages_app.models.thread import Thread, ThreadRef
@@ -20,10 +23,13 @@ __all__ = [
     "Folder",
     "MailAccount",
     "MailPreferences",
+    "MailRule",
     "Message",
     "MessageBody",
     "MessageSource",
     "OutgoingContext",
+    "OutOfOffice",
+    "OutOfOfficeReply",
     "OutgoingMessage",
     "OutgoingRecipient",
     "SharedSenderUse",
@@ -31,6 +37,11 @@ __all__ = [
     "PecMessage",
     "PecSignature",
     "PendingAction",
+    "Pop3Box",
+    "Pop3Seen",
+    "RuleJob",
+    "RuleRun",
+    "RuleServerState",
     "SignatureChoice",
     "SyncLock",
     "Thread",

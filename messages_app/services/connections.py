@@ -21,6 +21,8 @@ from django.conf import settings
 
 from messages_app.exceptions import AuthFailed, ReauthRequired
 from messages_app.gateways import imap as imap_gateway
+from messages_app.gateways import pop3 as pop3_gateway
+from messages_app.gateways import sieve as sieve_gateway
 from messages_app.gateways import smtp as smtp_gateway
 from messages_app.models import MailAccount
 from messages_app.netguard import resolve
@@ -114,3 +116,23 @@ def imap_connect(account: MailAccount, *, deadline: float | None = None) -> imap
 def smtp_connect(account: MailAccount, *, deadline: float | None = None) -> smtp_gateway.SmtpConnection:
     """An authenticated SMTP session (close it, or use it in a `with`). Raises MailError."""
     return _with_one_token_retry(account, smtp_config_for(account, deadline=deadline), smtp_gateway.connect)
+
+
+def pop3_connect(box) -> pop3_gateway.Pop3Connection:
+    """An authenticated POP3 session for a POP3 box of an account (close it, or use it in a `with`).
+    The private-address rule is the IMAP one: staff, or MAIL_ALLOW_PRIVATE_HOSTS."""
+    allow = settings.MAIL_ALLOW_PRIVATE_HOSTS or box.account.owner.is_staff
+    endpoint = resolve(box.host, box.port, allow_private=allow)
+    return pop3_gateway.connect(pop3_gateway.Pop3Config(
+        endpoint=endpoint, security=box.security, username=box.username, password=box.get_password(),
+        timeout=settings.MAIL_CONNECT_TIMEOUT))
+
+
+def sieve_connect(account: MailAccount, *, port: int) -> sieve_gateway.SieveConnection:
+    """An authenticated ManageSieve session on the account's IMAP host (STARTTLS unless the account
+    uses no TLS for IMAP; implicit TLS is not a ManageSieve thing). Same private-address rule as IMAP."""
+    endpoint = resolve(account.imap_host, port, allow_private=private_hosts_allowed(account))
+    security = "none" if account.imap_security == "none" else "starttls"
+    return sieve_gateway.connect(sieve_gateway.SieveConfig(
+        endpoint=endpoint, security=security, username=account.username, password=_credential(account, IMAP),
+        timeout=settings.MAIL_CONNECT_TIMEOUT))

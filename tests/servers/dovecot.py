@@ -34,6 +34,7 @@ from .tls import TlsFiles, client_context, make_tls_files
 
 DOVECOT_BINARY = "/usr/sbin/dovecot"
 DOVEADM_BINARY = "/usr/bin/doveadm"
+LDA_BINARY = "/usr/lib/dovecot/dovecot-lda"
 
 # What Dovecot 2.3.19 advertises after login by default (checked against a live
 # instance by test_servers.py), less CONDSTORE and QRESYNC. `imap_capability`
@@ -133,6 +134,14 @@ service anvil {{
 plugin {{
   sieve = file:~/sieve;active=~/.dovecot.sieve
 }}
+
+# Local delivery (deliver()): dovecot-lda runs the user's active Sieve script; what Sieve sends
+# (vacation answers, redirects) goes to a stand-in sendmail that keeps it under sendmail/.
+protocol lda {{
+  mail_plugins = $mail_plugins sieve
+}}
+postmaster_address = postmaster@example.test
+sendmail_path = {root}/sendmail.sh
 {capability}
 {rawlog}
 {extra}
@@ -243,10 +252,14 @@ class Dovecot:
 
     def _setup(self) -> None:
         uid, gid = _dovecot_ids()
-        for name in ("mail", "home", "rawlog"):
+        for name in ("mail", "home", "rawlog", "sendmail"):
             (self.root / name).mkdir()
             os.chown(self.root / name, uid, gid)
         (self.root / "state").mkdir()
+        sendmail = self.root / "sendmail.sh"
+        sendmail.write_text(f'#!/bin/sh\nout=$(mktemp -p {self.root}/sendmail sent.XXXXXX)\n'
+                            f'echo "X-Envelope-Args: $*" > "$out"\ncat >> "$out"\n')
+        sendmail.chmod(0o755)
         (self.root / "passwd").mkdir()
         if self.tls:
             self._tls_files = make_tls_files(self.root / "tls")
@@ -476,6 +489,19 @@ class Dovecot:
         if not match:
             raise RuntimeError(f"no APPENDUID in {response!r}")
         return int(match.group(1))
+
+    def deliver(self, login: str, raw: bytes, sender: str) -> None:
+        """Deliver as the mail server would (dovecot-lda): the user's active Sieve script runs."""
+        result = subprocess.run([LDA_BINARY, "-c", str(self.config_path), "-d", login, "-f", sender],
+                                input=raw, capture_output=True, timeout=15)
+        if result.returncode != 0:
+            raise RuntimeError(f"dovecot-lda failed ({result.returncode}): {result.stderr.decode(errors='replace')}")
+
+    def sieve_sent(self) -> list[bytes]:
+        """What Sieve sent through sendmail (vacation answers), oldest first; each starts with an
+        X-Envelope-Args line holding sendmail's arguments (-f <> -- recipient)."""
+        files = sorted((self.root / "sendmail").glob("sent.*"), key=lambda path: path.stat().st_mtime_ns)
+        return [path.read_bytes() for path in files]
 
     def create_folder(self, login: str, name: str) -> None:
         with self._imap(login) as client:

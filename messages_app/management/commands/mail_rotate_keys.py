@@ -5,7 +5,7 @@ from django.db import transaction
 
 from messages_app import crypto
 from messages_app.management.base import MailCommand
-from messages_app.models import MailAccount
+from messages_app.models import MailAccount, Pop3Box
 
 
 class Command(MailCommand):
@@ -29,4 +29,12 @@ class Command(MailCommand):
                 if changed:
                     account.save(update_fields=changed)
                     rotated += len(changed)
+            for box in Pop3Box.objects.select_for_update().exclude(password_encrypted="").only("pk",
+                                                                                             "password_encrypted"):
+                try:
+                    box.password_encrypted = crypto.rotate(box.password_encrypted)
+                except crypto.SecretError as exc:
+                    raise CommandError(f"POP3 box {box.pk}: {exc}; nothing was changed") from None
+                box.save(update_fields=["password_encrypted"])
+                rotated += 1
         self.stdout.write(f"re-encrypted {rotated} secrets")
