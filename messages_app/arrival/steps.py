@@ -51,3 +51,4 @@ def _load_defaults() -> None:
     from messages_app.arrival.prefetch import prefetch_bodies_step
 
     _registry.insert(0, Step("prefetch_body", prefetch_bodies_step))
+    _registry.append(Step("crm_links", __import__("messages_app.arrival.crm_links", fromlist=["_"]).crm_links_step))

@@ -107,7 +107,11 @@ def everywhere_scope(user) -> Scope:
 
 
 def message_scope(user, message) -> Scope:
-    """The list a message opened on its own page sits in: its folder, or Importata for local mail."""
+    """The list a message opened on its own page sits in: its folder, Importata for local mail,
+    Condivisa for a colleague's mail shared with the user."""
+    mine = message.account.owner_id == user.pk if message.account_id else message.local_owner_id == user.pk
+    if not mine:
+        return special_scope(user, SpecialFolder.SHARED.value)
     if message.folder_id is None:
         return special_scope(user, SpecialFolder.IMPORTED.value)
     return folder_scope(user, message.folder_id)
