@@ -28,6 +28,8 @@ TARGETS = [
     ("pages.threaded.p95_ms", "<=", 30, "threaded list, p95 (ms)"),
     ("pages.scaling_1m_vs_100k", "<=", 1.2, "page p95, 1M / 100k rows"),
     ("pages.search.p95_ms", "<=", 60, "search, p95 (ms)"),
+    ("crm.backfill.messages_per_s", ">=", 5000, "CRM linking backfill (messages/s)"),
+    ("crm.timeline.p95_ms", "<=", 30, "contact timeline at 1M, p95 (ms)"),
 ]
 
 

@@ -11,11 +11,12 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class RecordKind(models.TextChoices):
     CONTACT = "contact", _("Contact")
-    COMPANY = "company", _("Company")
+    COMPANY = "company", pgettext_lazy("crm record", "Company")
     LEAD = "lead", _("Lead")
 
 

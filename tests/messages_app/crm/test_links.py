@@ -135,7 +135,7 @@ def test_the_message_view_shows_each_link_with_its_reason(owner, box, owner_clie
     owner.save(update_fields=["language"])
     with translation.override("en"):
         page = owner_client.get(f"/messages/m/{box.message('Ordine 12').pk}/").content.decode()
-    assert "Mario Rossi" in page and "Reason: address" in page and "from: mario@cliente.test" in page
+    assert "Mario Rossi" in page and "Reason: address" in page and "From: mario@cliente.test" in page
     assert "/crm/contact/new/?first_name=Mario&amp;last_name=Rossi&amp;emails=mario%40cliente.test" in page
 
 

@@ -7,6 +7,7 @@ from django.test import Client
 
 from crm.services import contact_create
 from messages_app.models import Message, MessageShare, ShareComment
+from messages_app.selectors import special_folder_rows
 from messages_app.services.crm_links import links_backfill
 from messages_app.services.shares import share_create
 from tests.messages_app.views import mails
@@ -66,6 +67,8 @@ def test_share_a_conversation_and_the_colleague_sees_it_in_condivisa_read_only(o
     assert not Message.objects.get(pk=first.pk).is_flagged
     assert colleague_client.get(f"/messages/m/{box.message('Privato').pk}/").status_code == 404
     assert listed(owner_client) == []  # Condivisa lists what others shared with you
+    shared_row = next(r for r in special_folder_rows(colleague) if r["folder"] == "Shared")
+    assert shared_row["messages"] == 2  # mail_status --user counts it
 
 
 def test_later_messages_of_the_thread_are_shared_too(owner, colleague, box, colleague_client):
