@@ -135,3 +135,15 @@ def test_every_new_view_is_404_for_another_user(owner, colleague, box, owner_cli
         assert stranger_client.post(url, data).status_code == 404, url
     assert "Cantiere" not in stranger_client.get("/messages/links/pending/").content.decode()
     assert first.crm_links.get().state == "linked" and MessageShare.objects.count() == 1
+
+
+def test_a_shared_conversation_folded_into_another_stays_shared_with_its_comments(owner, colleague, db):
+    from messages_app.models import Thread
+    from messages_app.sync.threads import _merge_threads
+
+    older, younger = Thread.objects.create(owner=owner), Thread.objects.create(owner=owner)
+    MessageShare.objects.create(thread=younger, sharer=owner, recipient=colleague)
+    ShareComment.objects.create(thread=younger, author=colleague, text="Visto")
+    _merge_threads({younger.pk: older.pk})
+    assert MessageShare.objects.get().thread_id == older.pk
+    assert ShareComment.objects.get().thread_id == older.pk
