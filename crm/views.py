@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from crm.forms import FORMS
@@ -16,6 +17,7 @@ from crm.selectors import record_model, record_or_404, records_of
 from crm.services import record_emails_set
 
 PAGE_SIZE = 50
+TITLES = {RecordKind.CONTACT: _("Contacts"), RecordKind.COMPANY: _("Companies"), RecordKind.LEAD: _("Leads")}
 SEARCH_FIELDS = {RecordKind.CONTACT: ("first_name", "last_name"), RecordKind.COMPANY: ("name",),
                  RecordKind.LEAD: ("name", "company_name")}
 ORDER = {RecordKind.CONTACT: ("last_name", "first_name", "id"), RecordKind.COMPANY: ("name", "id"),
@@ -41,7 +43,7 @@ def record_list(request, kind: str):
         records = records.select_related("company")
     page = Paginator(records.order_by(*ORDER[kind]), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "crm/record_list.html", {"kind": kind, "page": page, "query": query,
-                                                    "kinds": RecordKind})
+                                                    "kinds": RecordKind, "title": TITLES[kind]})
 
 
 @login_required
@@ -49,7 +51,7 @@ def record_detail(request, kind: str, pk: int):
     kind = _kind(kind)
     record = record_or_404(request.user, kind, pk)
     return render(request, "crm/record_detail.html", {"kind": kind, "record": record, "kinds": RecordKind,
-                                                      "emails": record.emails.order_by("id")})
+                                                      "emails": record.emails.order_by("id"), "title": TITLES[kind]})
 
 
 @login_required
@@ -71,4 +73,4 @@ def record_edit(request, kind: str, pk: int | None = None):
             record_emails_set(record=saved, addresses=form.cleaned_data["emails"])
         return redirect(saved.get_absolute_url())
     return render(request, "crm/record_form.html", {"kind": kind, "record": record, "form": form,
-                                                    "kinds": RecordKind})
+                                                    "kinds": RecordKind, "title": TITLES[kind]})

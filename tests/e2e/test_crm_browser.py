@@ -50,6 +50,13 @@ def test_a_message_from_a_known_contact_shows_the_link_and_the_contact_shows_the
         expect(link.locator(".reason")).to_contain_text("Motivo: indirizzo")
         expect(link.locator(".reason")).to_contain_text("Da: mario@edilnord.test")
         shot(tab, "crm-message-link", size)
+        panel.locator(".crm-link-search input").fill("Edil")
+        panel.locator("#crm-search-results .add-link", has_text="Edilnord").click()
+        manual = tab.locator("#crm-panel .crm-link[data-reason=manual]")
+        expect(manual.locator(".record")).to_have_text("Edilnord")
+        expect(manual.locator(".reason")).to_contain_text("Motivo: manuale")
+        shot(tab, "crm-message-manual-link", size)
+        link = tab.locator("#crm-panel .crm-link[data-reason=address]")
         link.locator(".record").click()
         tab.wait_for_url("**/crm/contact/*/")
         expect(tab.locator("h1.record-name")).to_contain_text("Mario Rossi")
@@ -98,5 +105,40 @@ def test_share_a_conversation_with_a_colleague_and_see_it_in_their_condivisa(
         reading.locator(".comment-form button").click()
         expect(reading.locator(".share-comments")).to_contain_text("Sì, giovedì.")
         shot(tab, "crm-condivisa-reading", size)
+    finally:
+        context.close()
+
+
+def test_create_a_contact_from_the_sender_and_confirm_a_match_in_da_collegare(browser, size, live_server, owner,
+                                                                            mail_user):
+    from crm.models import Company
+    from crm.services import record_emails_set
+
+    make_mailbox(owner, mail_user, [
+        ("INBOX", mails.plain("Richiesta offerta", "Salve,\nvorrei un'offerta.", minutes=0,
+                              sender="Giulia Neri <giulia@gruppo.test>"), ()),
+    ])
+    for name in ("Gruppo Nord", "Gruppo Sud"):  # two companies at one domain: unsure, so "Da collegare"
+        record_emails_set(record=Company.objects.create(owner=owner, name=name),
+                          addresses=[f"{name[-3:].lower()}@gruppo.test"])
+    links_backfill(owner_ids=[owner.pk])
+    context, tab = open_tab(browser, size)
+    try:
+        log_in(tab, live_server, "owner", "owner-pass-1")
+        open_message(tab, "Richiesta offerta")
+        expect(tab.locator("#crm-panel .crm-link.state-pending")).to_have_count(2)
+        tab.locator("#crm-panel .new-contact").click()
+        expect(tab.locator("input[name=first_name]")).to_have_value("Giulia")
+        expect(tab.locator("textarea[name=emails]")).to_have_value("giulia@gruppo.test")
+        shot(tab, "crm-contact-form", size)
+        tab.locator(".record-form button[type=submit]").click()
+        expect(tab.locator("#timeline .timeline-message a")).to_have_text("Richiesta offerta")
+        tab.goto(f"{live_server.url}/messages/links/pending/")
+        rows = tab.locator("table.pending-links tbody tr")
+        expect(rows).to_have_count(2)
+        shot(tab, "crm-da-collegare", size)
+        rows.filter(has_text="Gruppo Nord").locator("button.confirm").click()
+        expect(tab.locator("table.pending-links tr.done")).to_contain_text("Collegato.")
+        shot(tab, "crm-da-collegare-confirmed", size)
     finally:
         context.close()
