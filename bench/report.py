@@ -30,6 +30,8 @@ TARGETS = [
     ("pages.search.p95_ms", "<=", 60, "search, p95 (ms)"),
     ("pages.compose.p95_ms", "<=", 50, "compose page, p95 (ms)"),
     ("send.ratio_bare_aiosmtplib", ">=", 0.5, "outbox send / bare aiosmtplib"),
+    ("crm.backfill.messages_per_s", ">=", 5000, "CRM linking backfill (messages/s)"),
+    ("crm.timeline.p95_ms", "<=", 30, "contact timeline at 1M, p95 (ms)"),
 ]
 
 

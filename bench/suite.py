@@ -9,13 +9,14 @@ import time
 import traceback
 
 from bench import env
+from bench.crm import CrmSteps
 from bench.plan import Plan
 from bench.steps_imap import ImapSteps
 from bench.steps_send import SendSteps
 from bench.steps_web import WebSteps
 
 
-class Bench(ImapSteps, WebSteps, SendSteps):
+class Bench(ImapSteps, WebSteps, SendSteps, CrmSteps):
     """One run: set-up, then each step in order; a failing step is recorded and the next runs."""
 
     def __init__(self, plan: Plan, report: dict, processes: env.Processes, work) -> None:
@@ -129,3 +130,5 @@ class Bench(ImapSteps, WebSteps, SendSteps):
             self.load()
         with self.step("backfill"):
             self.backfill()
+        with self.step("crm"):
+            self.crm()

@@ -71,6 +71,16 @@ MAIL_SYNC_PASS_SECONDS = env_int("MAIL_SYNC_PASS_SECONDS", 1800, minimum=10)
 MAIL_MAX_LITERAL_BYTES = env_int("MAIL_MAX_LITERAL_BYTES", 64 * 1024 * 1024, minimum=1024)  # one message, refused above
 MAIL_MAX_FOLDERS = env_int("MAIL_MAX_FOLDERS", 1000, minimum=1)  # folders mirrored per account; the rest are skipped
 MAIL_PEC_TRUST_FILE = env_str("MAIL_PEC_TRUST_FILE")  # PEM file of the PEC providers' certificates (the AgID list)
+# CRM links (issue 11): free-mail and provider domains never link mail to a company by domain
+# (shell patterns); a match less sure than the threshold waits in "Da collegare" instead of linking.
+CRM_FREE_MAIL_DOMAINS = env_list("CRM_FREE_MAIL_DOMAINS", [
+    "gmail.com", "googlemail.com", "outlook.*", "hotmail.*", "live.*", "msn.com", "yahoo.*", "ymail.com",
+    "icloud.com", "me.com", "mac.com", "aol.com", "gmx.*", "web.de", "proton.me", "protonmail.com",
+    "libero.it", "tiscali.it", "virgilio.it", "alice.it", "tin.it", "fastwebnet.it", "email.it", "inwind.it",
+    "iol.it", "katamail.com", "pec.it", "legalmail.it", "postacert.it", "pec.aruba.it", "arubapec.it",
+    "aruba.it", "register.it", "postecert.it", "cert.legalmail.it",
+])
+CRM_LINK_THRESHOLD = env_int("CRM_LINK_THRESHOLD", 70, minimum=0)  # confidence 0-100 needed to link
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)  # wrong passwords before a lockout
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from messages_app.views import actions, compose, mailbox, pec, reading, settings_mailbox
+from messages_app.views import actions, compose, crm, mailbox, pec, reading, settings_mailbox
 
 urlpatterns = [
     path("unified/<str:role>/", mailbox.unified, name="unified"),
@@ -20,6 +20,15 @@ urlpatterns = [
     path("m/<int:pk>/trust-sender/", reading.trust_sender, name="trust_sender"),
     path("m/<int:pk>/pec/envelope.eml", pec.pec_envelope, name="pec_envelope"),
     path("pec/receipts/", pec.pec_receipts, name="pec_receipts"),
+    path("m/<int:pk>/links/", crm.links_panel, name="crm_links"),
+    path("m/<int:pk>/links/search/", crm.link_search, name="crm_link_search"),
+    path("m/<int:pk>/links/add/", crm.link_create, name="crm_link_add"),
+    path("links/<int:link_id>/", crm.link_state, name="crm_link_state"),
+    path("links/pending/", crm.pending, name="crm_pending"),
+    path("records/<str:kind>/<int:pk>/timeline/", crm.record_timeline_view, name="record_timeline"),
+    path("m/<int:pk>/share/add/", crm.share, name="share"),
+    path("m/<int:pk>/share/revoke/", crm.share_remove, name="share_revoke"),
+    path("m/<int:pk>/share/comment/", crm.share_comment, name="share_comment"),
     path("actions/", actions.actions, name="actions"),
     path("compose/", compose.compose, name="compose"),
     path("compose/draft/", compose.compose_draft, name="compose_draft"),

@@ -12,7 +12,7 @@ ICONS = (
     "inbox", "file-pen-line", "send", "shield-alert", "trash-2", "folder", "star", "share-2", "download",
     "clock", "mail-open", "mail", "folder-input", "paperclip", "chevron-left", "menu", "search", "archive",
     "undo-2", "settings", "log-out", "x", "circle-help", "check", "reply", "user", "info", "circle-alert",
-    "reply-all", "forward", "square-pen",
+    "reply-all", "forward", "square-pen", "users",
 )
 OUT = Path(__file__).resolve().parents[1] / "static" / "vendor" / "lucide"
 

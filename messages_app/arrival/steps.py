@@ -57,3 +57,4 @@ def _load_defaults() -> None:
     _registry.insert(2, Step("dsn_reports", import_module("messages_app.services.delivery").dsn_reports_step))
     _registry.append(Step("rules", import_module("messages_app.arrival.rules_step").run))
     _registry.append(Step("ooo", import_module("messages_app.arrival.ooo_step").run, atomic=True))
+    _registry.append(Step("crm_links", __import__("messages_app.arrival.crm_links", fromlist=["_"]).crm_links_step))

@@ -9,7 +9,13 @@ from messages_app.mailbox.keyset import PAGE_SIZE, Cursor, Page, after, page_fro
 from messages_app.mailbox.scopes import EVERYWHERE, SPECIAL, Scope
 from messages_app.mailbox.search import matching
 from messages_app.models import Message
-from messages_app.selectors import local_messages, unique_flagged, visible_in_folders, visible_messages
+from messages_app.selectors import (
+    local_messages,
+    shared_messages,
+    unique_flagged,
+    visible_in_folders,
+    visible_messages,
+)
 
 LIST_DEFERRED = ("references", "keywords", "in_reply_to", "list_id", "auto_submitted", "precedence")
 
@@ -26,7 +32,9 @@ def scope_messages(user, scope: Scope):
             return unique_flagged(user)
         if scope.name == SpecialFolder.IMPORTED:
             return local_messages(user)
-        return Message.objects.none()  # Shared, Scheduled: filled by later features
+        if scope.name == SpecialFolder.SHARED:
+            return not_receipts(shared_messages(user))
+        return Message.objects.none()  # Scheduled: filled by a later feature
     return not_receipts(visible_in_folders(user, scope.folder_ids, with_local=scope.kind == EVERYWHERE))
 
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from messages_app.enums import FolderRole, SpecialFolder
 from messages_app.models import Folder
 from messages_app.selectors import own_accounts, visible_folders
+from messages_app.selectors.crm import own_message
 
 UNIFIED_ROLES = (FolderRole.INBOX, FolderRole.DRAFTS, FolderRole.SENT, FolderRole.SPAM, FolderRole.TRASH)
 SPECIALS = (SpecialFolder.SHARED, SpecialFolder.IMPORTED, SpecialFolder.FLAGGED, SpecialFolder.SCHEDULED)
@@ -107,7 +108,10 @@ def everywhere_scope(user) -> Scope:
 
 
 def message_scope(user, message) -> Scope:
-    """The list a message opened on its own page sits in: its folder, or Importata for local mail."""
+    """The list a message opened on its own page sits in: its folder, Importata for local mail,
+    Condivisa for a colleague's mail shared with the user."""
+    if not own_message(user, message):
+        return special_scope(user, SpecialFolder.SHARED.value)
     if message.folder_id is None:
         return special_scope(user, SpecialFolder.IMPORTED.value)
     return folder_scope(user, message.folder_id)

@@ -2,6 +2,7 @@ from messages_app.models.account import CompanyServer, MailAccount
 from messages_app.models.arrival import ArrivalMarker
 from messages_app.models.compose import ComposeUpload, OutgoingContext
 from messages_app.models.folder import Folder
+from messages_app.models.link import LinkReason, LinkState, MessageLink
 from messages_app.models.message import Attachment, Message, MessageBody, MessageSource, PendingAction
 from messages_app.models.ooo import OutOfOffice, OutOfOfficeReply
 from messages_app.models.outbox import OutgoingMessage, OutgoingRecipient, SharedSenderUse
@@ -9,6 +10,7 @@ from messages_app.models.pec import PecKind, PecMessage, PecSignature
 from messages_app.models.pop3 import Pop3Box, Pop3Seen
 from messages_app.models.preferences import MailPreferences, TrustedSender
 from messages_app.models.rule import MailRule, RuleJob, RuleRun, RuleServerState
+from messages_app.models.share import MessageShare, ShareComment
 from messages_app.models.signature import AccountSignature, CompanySignature, SignatureChoice
 from messages_app.models.synclock import SyncLock
 from messages_app.models.thread import Thread, ThreadRef
@@ -21,11 +23,15 @@ __all__ = [
     "CompanySignature",
     "ComposeUpload",
     "Folder",
+    "LinkReason",
+    "LinkState",
     "MailAccount",
     "MailPreferences",
     "MailRule",
     "Message",
     "MessageBody",
+    "MessageLink",
+    "MessageShare",
     "MessageSource",
     "OutgoingContext",
     "OutOfOffice",
@@ -42,6 +48,7 @@ __all__ = [
     "RuleJob",
     "RuleRun",
     "RuleServerState",
+    "ShareComment",
     "SignatureChoice",
     "SyncLock",
     "Thread",

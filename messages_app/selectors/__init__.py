@@ -10,6 +10,8 @@ from messages_app.selectors.accounts import (
 from messages_app.selectors.folders import folders_of, visible_folder_or_404, visible_folders
 from messages_app.selectors.messages import (
     local_messages,
+    own_messages,
+    shared_messages,
     visible_attachment_or_404,
     visible_attachments,
     visible_in_folders,
@@ -24,6 +26,8 @@ __all__ = [
     "folder_status_rows",
     "folders_of",
     "local_messages",
+    "own_messages",
+    "shared_messages",
     "mail_account_get",
     "mail_accounts_of",
     "own_account_or_404",

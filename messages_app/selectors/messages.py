@@ -4,11 +4,21 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from messages_app.models import Attachment, Message, Thread
-from messages_app.selectors.visibility import local_rule, message_rule, thread_rule
+from messages_app.selectors.visibility import local_rule, message_rule, own_message_rule, shared_rule, thread_rule
 
 
 def visible_messages(user) -> QuerySet:
     return Message.objects.filter(message_rule(user))
+
+
+def own_messages(user) -> QuerySet:
+    """The user's own mail: what they may change (flags, moves, deletes). Shared mail is read-only."""
+    return Message.objects.filter(own_message_rule(user))
+
+
+def shared_messages(user) -> QuerySet:
+    """Condivisa: the messages of conversations colleagues shared with the user."""
+    return Message.objects.filter(shared_rule(user))
 
 
 def visible_message_or_404(user, pk) -> Message:

@@ -5,7 +5,7 @@ from django.db.models import Count, Min, Q
 from messages_app.models import Folder, Message
 from messages_app.selectors.accounts import own_accounts
 from messages_app.selectors.folders import visible_folders
-from messages_app.selectors.messages import local_messages
+from messages_app.selectors.messages import local_messages, shared_messages
 from messages_app.selectors.visibility import message_rule_on_columns
 
 
@@ -38,8 +38,9 @@ def folder_status_rows(*, account_id: int | None = None, user=None) -> list[dict
 def special_folder_rows(user) -> list[dict]:
     flagged = unique_flagged(user)
     imported = local_messages(user)
+    shared = shared_messages(user)
     counts = {
-        "Shared": (0, 0),
+        "Shared": (shared.count(), shared.filter(is_seen=False).count()),
         "Imported": (imported.count(), imported.filter(is_seen=False).count()),
         "Flagged": (flagged.count(), flagged.filter(is_seen=False).count()),
         "Scheduled": (0, 0),

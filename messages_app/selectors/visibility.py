@@ -4,13 +4,16 @@ A user sees:
 - the messages of their own accounts that sit in a folder (a *detached* row, `folder` null but
   `account` set, is between two places on the server and visible to nobody);
 - their own *local* messages (`account` null, `local_owner` the user), shown in Importata;
-- later: conversations shared with them, joined in `message_rule` and `thread_rule` below.
+- conversations shared with them (Condivisa, `shared_rule`): every message of the shared thread
+  that its sharer sees (in a folder, or local), read-only: writes go through `own_message_rule`.
 
 Only conditions live here; messages.py and folders.py build the querysets from them. `user` may be
 a User or its primary key (the signed inline-image links carry only the pk).
 """
 
 from django.db.models import Q
+
+from messages_app.models.share import MessageShare
 
 
 def account_rule(user, path: str = "") -> Q:
@@ -28,10 +31,27 @@ def local_rule(user, path: str = "") -> Q:
     return Q(**{f"{path}account__isnull": True, f"{path}local_owner": user})
 
 
+def own_message_rule(user, path: str = "") -> Q:
+    """The user's own mail only (their folders and local messages): what they may change."""
+    in_own_folder = folder_rule(user, f"{path}folder__")  # null folder (detached): never matches
+    return in_own_folder | local_rule(user, path)
+
+
+def shared_threads(user):
+    """Ids of the conversations shared with the user (a subquery: no join, no duplicate rows)."""
+    return MessageShare.objects.filter(recipient=user).values("thread_id")
+
+
+def shared_rule(user, path: str = "") -> Q:
+    """Messages of conversations shared with the user, as their sharer sees them: in a folder or
+    local (a thread holds only its owner's mail), never a detached row."""
+    placed = Q(**{f"{path}folder__isnull": False}) | Q(**{f"{path}account__isnull": True})
+    return Q(**{f"{path}thread_id__in": shared_threads(user)}) & placed
+
+
 def message_rule(user, path: str = "") -> Q:
     """The rule, for a message reached through `path` ("" for Message, "message__" for Attachment)."""
-    in_own_folder = folder_rule(user, f"{path}folder__")  # null folder (detached): never matches
-    return in_own_folder | local_rule(user, path)  # | shared with the user: joins here
+    return own_message_rule(user, path) | shared_rule(user, path)
 
 
 def message_rule_on_columns(user, account_ids) -> Q:
@@ -40,10 +60,11 @@ def message_rule_on_columns(user, account_ids) -> Q:
     (flagged) with the local one instead of joining every candidate row to its folder and account.
     The same set, since a message in a folder always belongs to that folder's account."""
     in_own_folder = Q(account_id__in=list(account_ids), folder__isnull=False)
-    return in_own_folder | local_rule(user)  # | shared with the user: joins here too
+    # Own mail only: flags are the owner's, so a colleague's flagged mail is not in Contrassegnata.
+    return in_own_folder | local_rule(user)
 
 
 def thread_rule(user) -> Q:
     """Conversations are kept per user (the sync files an account's mail under its owner's
     threads); which of a conversation's messages show is still message_rule."""
-    return Q(owner=user)  # | shared with the user: joins here
+    return Q(owner=user) | Q(pk__in=shared_threads(user))

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from messages_app.enums import FolderRole, PendingActionKind
 from messages_app.exceptions import MailError, is_transient
 from messages_app.models import Folder
-from messages_app.selectors import visible_folders, visible_messages
+from messages_app.selectors import own_messages, visible_folders
 from messages_app.services.connections import imap_connect
 from messages_app.sync.pending import apply_action, queue_action
 
@@ -41,9 +41,9 @@ def _perform(messages: QuerySet, kind: str, payload_for) -> int:
 
 
 def messages_for(user, message_ids) -> QuerySet:
-    """Only messages the user may see: ids of anybody else's simply match nothing. (Visible is
-    own today; when shared conversations join the rule, decide here what a sharee may change.)"""
-    return visible_messages(user).filter(pk__in=list(message_ids))
+    """Only the user's own messages: ids of anybody else's simply match nothing, and mail a
+    colleague shared is read-only (seen through the rule, never changed)."""
+    return own_messages(user).filter(pk__in=list(message_ids))
 
 
 LOCAL_FLAGS = {"\\Seen": "is_seen", "\\Flagged": "is_flagged", "\\Answered": "is_answered"}

@@ -222,3 +222,34 @@ def message_bodies_fetch(*, message_ids: list[int]) -> int:
                             _store_body(message, raws[message.uid])
                             stored += 1
     return stored
+
+
+def message_sources_keep(*, message_ids: list[int]) -> int:
+    """message_source_keep for many messages: one connection per account, one FETCH per 50
+    messages. Messages already kept, local or detached are skipped; a message the server no
+    longer has is skipped too (its row settles at the end of the pass). Returns how many were kept."""
+    pending = list(Message.objects.filter(pk__in=message_ids, source__isnull=True, folder__isnull=False)
+                   .select_related("folder", "account").order_by("account_id", "folder_id", "uid"))
+    kept = 0
+    by_account: dict[int, list[Message]] = {}
+    for message in pending:
+        by_account.setdefault(message.account_id, []).append(message)
+    for messages in by_account.values():
+        with imap_connect(messages[0].account) as conn:
+            by_folder: dict[int, list[Message]] = {}
+            for message in messages:
+                by_folder.setdefault(message.folder_id, []).append(message)
+            for folder_messages in by_folder.values():
+                conn.select(folder_messages[0].folder.name, readonly=True)
+                for start in range(0, len(folder_messages), PREFETCH_BATCH):
+                    chunk = folder_messages[start:start + PREFETCH_BATCH]
+                    raws = conn.fetch_raw_many([m.uid for m in chunk])
+                    for message in chunk:
+                        raw = raws.get(message.uid)
+                        if raw is None:
+                            continue
+                        if not MessageBody.objects.filter(message=message).exists():
+                            _store_body(message, raw)
+                        MessageSource.objects.get_or_create(message=message, defaults={"raw": raw})
+                        kept += 1
+    return kept

@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
-from messages_app.models import Message, Thread, ThreadRef
+from messages_app.models import Message, MessageShare, ShareComment, Thread, ThreadRef
 from messages_app.sync.threading import conversation_candidates, normalize_subject, subject_key
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
@@ -153,7 +153,16 @@ def _merge_threads(merged_away: dict[int, int]) -> None:
         ThreadRef.objects.filter(thread_id=old).update(thread_id=new)
         count = Thread.objects.filter(pk=old).values_list("message_count", flat=True).first() or 0
         Thread.objects.filter(pk=new).update(message_count=F("message_count") + count)
+        _move_shares(old, new)
         Thread.objects.filter(pk=old).delete()
+
+
+def _move_shares(old: int, new: int) -> None:
+    """A shared conversation stays shared (with its comments) when it is folded into another."""
+    taken = list(MessageShare.objects.filter(thread_id=new).values_list("recipient_id", flat=True))
+    MessageShare.objects.filter(thread_id=old, recipient_id__in=taken).delete()
+    MessageShare.objects.filter(thread_id=old).update(thread_id=new)
+    ShareComment.objects.filter(thread_id=old).update(thread_id=new)
 
 
 def _count_into_existing(rows: list[Message], joined: dict[int, list[int]]) -> None:

@@ -121,3 +121,15 @@ def iso_local(value: str) -> str:
     """An ISO timestamp (as the status rows carry it) in the local zone and the user's language."""
     parsed = parse_datetime(value or "")
     return mail_datetime(parsed) if parsed else ""
+
+
+@register.filter
+def link_detail(detail: str) -> str:
+    """A CRM link's detail ("from: mario@cliente.it") with the header named in the reader's language."""
+    from django.utils.translation import gettext
+
+    header, sep, value = (detail or "").partition(": ")
+    labels = {"from": gettext("From"), "to": gettext("To"), "cc": gettext("Cc")}
+    if not sep or header not in labels:
+        return detail
+    return f"{labels[header]}: {value}"

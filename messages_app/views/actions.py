@@ -19,7 +19,7 @@ from messages_app.enums import FolderRole
 from messages_app.mailbox.listing import scope_messages
 from messages_app.mailbox.scopes import folder_path_label, role_label, scope_from_key
 from messages_app.models import Message
-from messages_app.selectors import visible_folder_or_404, visible_folders, visible_messages
+from messages_app.selectors import own_messages, visible_folder_or_404, visible_folders, visible_messages
 from messages_app.services.message_actions import (
     message_delete,
     message_flags_set,
@@ -127,7 +127,7 @@ def actions(request):
         return _toast(request, _("Nothing selected: tick the messages first."))
     if action == "move" and destination_id is None:
         return _toast(request, _("Choose the folder to move to first."))
-    messages = list(visible_messages(user).filter(pk__in=wanted_ids).select_related("folder"))
+    messages = list(own_messages(user).filter(pk__in=wanted_ids).select_related("folder"))  # shared: read-only
     if not messages:
         raise Http404  # nothing of this user's was named: as if the ids did not exist
     ids = [m.pk for m in messages]

@@ -25,6 +25,7 @@ from messages_app.services.message_body import (
     message_mark_read_on_open,
 )
 from messages_app.services.preferences import preferences_of, sender_is_trusted, sender_trust
+from messages_app.views.crm import crm_context
 from messages_app.views.mailbox import list_context, shell_context
 
 # Inline images are requested by the sandboxed frame, whose opaque origin may not carry the
@@ -69,13 +70,13 @@ def message_read(request, pk: int):
     message = owned_message(request.user, pk)
     preferences = preferences_of(request.user)
     context = {"message": message, "error": "", "body": None,
-               "delivery": delivery_of_message(request.user, message)}
+               "delivery": delivery_of_message(request.user, message), **crm_context(request.user, message)}
     try:
         body = message_body_get(message=message)
     except MailError as exc:
         context["error"] = exc.user_message()
     else:
-        if preferences.mark_read_on_open:
+        if preferences.mark_read_on_open and context["own"]:  # shared mail is read-only
             message_mark_read_on_open(user=request.user, message=message)
         allow_images = _images_allowed(request, message)
         context.update(

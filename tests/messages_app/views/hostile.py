@@ -76,7 +76,7 @@ def ours(tag: str, attrs: dict[str, str]) -> bool:
     """The list's and reading pane's own controls: their forms and the one sandboxed body frame."""
     if tag == "form":
         return attrs.get("action", "").startswith("/messages/")
-    if tag in ("button", "select", "input"):
+    if tag in ("button", "select", "input", "textarea"):
         return True  # inside our forms; the sanitiser never lets mail produce them (checked in the body)
     if tag == "svg":
         return attrs.get("class", "").startswith("icon ")  # our icons (the sanitiser drops every <svg>)
