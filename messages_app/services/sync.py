@@ -33,7 +33,8 @@ def account_sync(account_id: int, *, folder_name: str | None = None,
     result = sync_account(account_id, connect=_pass_connection, folder_name=folder_name, connection=connection,
                           wait_seconds=wait_seconds)
     if drain_arrivals:
-        result.arrivals = pipeline.drain(account_id=account_id)
+        # The caller's kept connection serves the steps too (the IDLE listener's, say): no login.
+        result.arrivals = pipeline.drain(account_id=account_id, connection=connection)
     return result
 
 
