@@ -72,9 +72,9 @@ def _inbox_name(account_id: int) -> str:
     return folder.name if folder else "INBOX"
 
 
-def _behind(account_id: int, inbox: str, select) -> bool:
+def _stored_state(account_id: int, inbox: str) -> tuple[int, int] | None:
     folder = Folder.objects.filter(account_id=account_id, name=inbox).only("uidnext", "server_messages").first()
-    return folder is None or folder.uidnext != select.uidnext or folder.server_messages != select.exists
+    return None if folder is None else (folder.uidnext, folder.server_messages)
 
 
 def _connect(account_id: int):
@@ -112,8 +112,11 @@ def listen(account_id: int, stop: threading.Event, db: Callable = _inline) -> No
                 delay = 1.0
                 caught_up = False
                 while not stop.is_set():
+                    # The stored state first, then SELECT, then IDLE at once: mail that lands
+                    # while this thread waits for a database slot shows in the SELECT.
+                    stored = None if caught_up else db(_stored_state, account_id, inbox)
                     select = conn.select(inbox, readonly=True)
-                    if not caught_up and db(_behind, account_id, inbox, select):
+                    if not caught_up and stored != (select.uidnext, select.exists):
                         # Mail that came while the last pass ran raises no IDLE event: catch up
                         # first (once per cycle, so a folder that cannot sync never spins).
                         _sync_inbox(account_id, conn, inbox, stop, db)

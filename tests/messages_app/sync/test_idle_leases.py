@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from messages_app.models import IdleListener, ListenerLease, Message
+from messages_app.models import Folder, IdleListener, ListenerLease, Message
 from messages_app.sync.idle_lease import ListenerLeases, live_listener_accounts
 from tests.conftest import account_on
 from tests.messages_app.sync.mailgen import make_message
@@ -164,3 +164,45 @@ def test_a_sigkilled_listeners_accounts_are_taken_over_within_the_lease_and_get_
         first_log.close()
         second_log.close()
 
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_listener_holding_thirty_accounts_keeps_its_database_connections_under_the_setting(
+        owner, dovecot, smtp_server):
+    if connection.vendor != "postgresql":
+        if os.environ.get("CI"):
+            pytest.fail("CI must run this with DATABASE_URL=postgres://... (pg_stat_activity)")
+        pytest.skip("needs PostgreSQL (set DATABASE_URL, as CI does)")
+    accounts = make_accounts(owner, dovecot, smtp_server, 30)
+    env = worker_env()
+    env["DATABASE_URL"] += "?application_name=postino-idle-test"
+    env["MAIL_IDLE_DB_CONNECTIONS"] = "10"
+    peak = 0
+
+    def sample() -> int:
+        nonlocal peak
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                           " AND application_name = 'postino-idle-test'")
+            count = cursor.fetchone()[0]
+        peak = max(peak, count)
+        return count
+
+    process, log = _listener(env, "idle-pg")
+    try:
+        assert wait_for(lambda: sample() >= 0 and len(holders()) == 30, 30, step=0.05), holders()
+        assert wait_for(lambda: sample() >= 0 and Folder.objects.filter(role="inbox").count() == 30, 30, step=0.05)
+        time.sleep(0.5)  # the catch-up passes of all thirty are done: let the last ones enter IDLE
+        # New mail at ten accounts at once: their passes share the bounded pool.
+        for index, (_account, user) in enumerate(accounts[:10]):
+            dovecot.append(user.login, "INBOX", make_message(f"Ondata {index}", message_id=f"<wave{index}@test>"))
+        assert wait_for(lambda: sample() >= 0 and Message.objects.filter(message_id__startswith="<wave").count() == 10,
+                        15, step=0.05), "the wave was not delivered within 15 s"
+        assert 0 < peak <= 10, f"{peak} connections for 30 accounts"
+    finally:
+        _stop(process)
+        log.close()
+        peak_before_stop = peak
+        wait_for(lambda: sample() == 0, 5, step=0.05)  # its server sessions end after it (teardown drops the db)
+        peak = peak_before_stop
