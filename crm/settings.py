@@ -56,6 +56,11 @@ OAUTH_FORM_ACTION_ORIGINS = sorted(
 OAUTH_REFRESH_MARGIN_SECONDS = env_int("OAUTH_REFRESH_MARGIN_SECONDS", 300, minimum=0)
 MAIL_CONNECTION_TESTS_PER_HOUR = env_int("MAIL_CONNECTION_TESTS_PER_HOUR", 30, minimum=1)
 MAIL_SYNC_INTERVAL_SECONDS = env_int("MAIL_SYNC_INTERVAL_SECONDS", 120, minimum=10)
+# Accounts on push (held by a live IDLE listener) get a pass over all their folders this often;
+# beat skips them in between. An account whose server is down waits MAIL_SYNC_INTERVAL_SECONDS,
+# doubling after each failed pass up to MAIL_SYNC_BACKOFF_MAX_SECONDS.
+MAIL_SYNC_PUSH_INTERVAL_SECONDS = env_int("MAIL_SYNC_PUSH_INTERVAL_SECONDS", 1800, minimum=10)
+MAIL_SYNC_BACKOFF_MAX_SECONDS = env_int("MAIL_SYNC_BACKOFF_MAX_SECONDS", 3600, minimum=10)
 MAIL_SYNC_ON_SAVE = env_bool("MAIL_SYNC_ON_SAVE", True)  # queue the first sync when an account is saved
 MAIL_PREFETCH_BODIES = env_bool("MAIL_PREFETCH_BODIES", True)  # fetch bodies of new mail for search
 MAIL_UNREAD_POLL_SECONDS = env_int("MAIL_UNREAD_POLL_SECONDS", 30, minimum=1)  # folder-tree count refresh
