@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
@@ -152,6 +152,8 @@ class _Listening:
     def _run(self, account_id: int, db: Callable) -> None:
         try:
             listen(account_id, self.stop, db)
+        except CancelledError:
+            pass  # the process is stopping: its database slots are shut
         except Exception:
             logger.exception("account %s: IDLE listener failed", account_id)
 

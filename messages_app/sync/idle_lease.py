@@ -12,6 +12,7 @@ Invariants:
   MAIL_IDLE_MAX_ACCOUNTS, so a listener that starts gets its part from the others.
 """
 
+import logging
 import math
 import uuid
 from datetime import timedelta
@@ -22,6 +23,8 @@ from django.utils import timezone
 
 from messages_app.models import IdleListener, ListenerLease, MailAccount
 from messages_app.sync.lock import holder_name
+
+logger = logging.getLogger(__name__)
 
 
 def lease() -> timedelta:
@@ -65,8 +68,9 @@ class ListenerLeases:
         if room <= 0:
             return []
         now = timezone.now()
-        candidates = list(self.eligible().exclude(listener_lease__expires_at__gte=now)
-                          .order_by("pk").values_list("pk", flat=True)[:room * 2])
+        previous = dict(self.eligible().exclude(listener_lease__expires_at__gte=now)
+                        .order_by("pk").values_list("pk", "listener_lease__holder_name")[:room * 2])
+        candidates = list(previous)
         ListenerLease.objects.bulk_create([ListenerLease(account_id=pk) for pk in candidates],
                                           ignore_conflicts=True)
         won = []
@@ -78,6 +82,10 @@ class ListenerLeases:
             ).update(holder=self.token, holder_name=self.name, claimed_at=now, expires_at=now + lease())
             if claimed == 1:
                 won.append(pk)
+        dead = sorted({previous[pk] for pk in won if previous[pk]})
+        if dead:  # leases that lapsed without a clean stop: their listener died or hung
+            logger.warning("took over %d accounts from %s (lease lapsed)",
+                           sum(1 for pk in won if previous[pk]), ", ".join(dead))
         return won
 
     def release(self, account_ids) -> None:

@@ -112,7 +112,7 @@ def test_the_topology_pushes_syncs_sends_and_moves_a_dead_listeners_accounts(own
         time.sleep(1.0)
         # Push.
         dovecot.append(users[0].login, "INBOX", make_message("Push", message_id="<topology-push@test>"))
-        assert wait_for(lambda: Message.objects.filter(message_id="<topology-push@test>").exists(), 10, step=0.05)
+        assert wait_for(lambda: Message.objects.filter(message_id="<topology-push@test>").exists(), 20, step=0.05)
         # Beat's periodic sync, run by the workers: a folder the listeners do not watch.
         dovecot.create_folder(users[1].login, "Archivio")
         dovecot.append(users[1].login, "Archivio", make_message("Archiviata", message_id="<topology-sync@test>"))
@@ -135,7 +135,7 @@ def test_the_topology_pushes_syncs_sends_and_moves_a_dead_listeners_accounts(own
         time.sleep(1.0)  # its catch-up passes, then IDLE
         victim = users[[a.pk for a in accounts].index(victims[0])]
         dovecot.append(victim.login, "INBOX", make_message("Dopo", message_id="<topology-after@test>"))
-        assert wait_for(lambda: Message.objects.filter(message_id="<topology-after@test>").exists(), 10, step=0.05)
+        assert wait_for(lambda: Message.objects.filter(message_id="<topology-after@test>").exists(), 20, step=0.05)
     finally:
         for group in processes.values():
             for process in group:
