@@ -384,3 +384,77 @@ def test_a_draft_of_another_program_is_continued_and_replaced_by_ours(owner, mai
     assert server_subjects(mail_user, "Drafts") == ["Bozza Thunderbird"]  # ours only, not two
     assert len(drafts_on_server(mail_user, draft_id)) == 1
     assert not Message.objects.filter(pk=row.pk).exists()
+
+
+def test_a_message_written_on_the_page_arrives_byte_correct_encoded_alternatives_and_cid_images(
+        owner_client, owner, mail_account, mail_user, smtp_server, settings_fast):
+    import base64
+    import re
+
+    from tests.messages_app.views.mails import PNG_1PX
+
+    owner.last_name = "Scarpà"
+    owner.save(update_fields=["last_name"])
+    upload = owner_client.post(reverse("messages_app:compose_upload"),
+                               {"file": _file("offerta ç è.pdf", b"%PDF-1.4 dati")}).json()
+    pasted = base64.b64encode(PNG_1PX).decode()
+    response = send_form(owner_client, mail_account, to="Niccolò Rossi <niccolo@example.test>",
+                         subject="Preventivo però è pronto", uploads=[upload["id"]],
+                         body_html=f'<p>Caffè ☕ <img src="data:image/png;base64,{pasted}" alt="logo"></p>')
+    assert response.status_code == 200, response.content
+    assert outbox_send_due().sent == 1
+    received = smtp_server.wait_for(1, login=mail_user.login)[-1]
+    raw = received.data
+    assert raw == bytes(OutgoingMessage.objects.get().raw)  # what left is what the outbox built
+    assert raw.isascii()  # no raw 8-bit anywhere: encoded words, RFC 2231, QP/base64 bodies
+    head = re.sub(r"\r\n[ \t]+", " ", raw.split(b"\r\n\r\n", 1)[0].decode()).split("\r\n")  # unfolded
+    assert f"From: =?utf-8?q?Olga_Scarp=C3=A0?= <{mail_account.email}>" in head  # RFC 2047
+    assert "To: =?utf-8?q?Niccol=C3=B2_Rossi?= <niccolo@example.test>" in head
+    assert any(line.startswith("Subject: =?utf-8?") for line in head)
+    assert b"filename*=utf-8''offerta%20%C3%A7%20%C3%A8.pdf" in raw
+    message = parse(raw)
+    assert message["Subject"] == "Preventivo però è pronto"
+    assert message["From"].addresses[0].display_name == "Olga Scarpà"
+    assert message["To"].addresses[0].display_name == "Niccolò Rossi"
+    shape = [part.get_content_type() for part in message.walk()]
+    assert shape == ["multipart/mixed", "multipart/alternative", "text/plain", "multipart/related", "text/html",
+                     "image/png", "application/octet-stream"]
+    assert "Caffè ☕" in message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "data:image" not in html
+    cid = re.search(r'src="cid:([^"]+)"', html).group(1)
+    image = next(part for part in message.walk() if part.get_content_type() == "image/png")
+    assert image["Content-ID"] == f"<{cid}>" and image.get_content() == PNG_1PX
+    attached = next(message.iter_attachments())
+    assert attached.get_filename() == "offerta ç è.pdf" and attached.get_content() == b"%PDF-1.4 dati"
+
+
+def test_the_company_signature_arrives_rendered_for_each_of_two_senders(owner, colleague, mail_user, smtp_server,
+                                                                        settings_fast):
+    from django.contrib.auth import get_user_model
+
+    from messages_app.services.compose import compose_send
+    from messages_app.services.signatures import account_signature_update, company_signature_save
+
+    User = get_user_model()
+    User.objects.filter(pk=owner.pk).update(role=User.Role.SALES, phone="+39 02 111")
+    User.objects.filter(pk=colleague.pk).update(first_name="Carlo", last_name="Bianchi", role=User.Role.SUPPORT,
+                                                phone="+39 02 222", email="carlo@crm.test")
+    company_signature_save(html="<p><b>$Users||first_name$ $Users||last_name$</b> · $Users||roleid$<br>"
+                                "Tel. $Users||phone_work$ · $Users||email1$</p><p>ACME S.p.A.</p>")
+    second = new_mail_user(mail_user.dovecot, mail_user.smtp)
+    for user, server_user in ((owner, mail_user), (colleague, second)):
+        user.refresh_from_db()
+        account = account_on(user, server_user)
+        account_signature_update(account=account, choice="company", personal_html="")
+        compose_send(user=user, data=ComposeData(account=account, to=[("", "cliente@example.test")],
+                                                 subject="Offerta", body_html="<p>Buongiorno</p>"))
+    assert outbox_send_due().sent == 2
+    olga = parse(smtp_server.wait_for(1, login=mail_user.login)[-1].data)
+    carlo = parse(smtp_server.wait_for(1, login=second.login)[-1].data)
+    for message, words in ((olga, "<b>Olga Owner</b> · Vendite<br>Tel. +39 02 111 · olga@crm.test"),
+                           (carlo, "<b>Carlo Bianchi</b> · Assistenza<br>Tel. +39 02 222 · carlo@crm.test")):
+        html = message.get_body(("html",)).get_content()
+        assert words in html and "$Users||" not in html and html.count("postino-signature") == 1
+        text = message.get_body(("plain",)).get_content()
+        assert words.replace("<b>", "").replace("</b>", "").replace("<br>", "\n") in text.replace("\r\n", "\n")

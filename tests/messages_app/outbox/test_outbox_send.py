@@ -153,11 +153,13 @@ def test_every_recipient_refused_fails_with_each_one_not_delivered(owner, mail_a
         ("nobody@example.test", DeliveryStatus.NOT_DELIVERED)]
 
 
-def test_gmail_and_office365_accounts_get_no_copy_from_postino(owner, dovecot, smtp_server):
+@pytest.mark.parametrize("preset", ["gmail", "office365"])
+def test_gmail_and_office365_accounts_get_no_copy_from_postino(owner, dovecot, smtp_server, preset):
     user = new_mail_user(dovecot, smtp_server)
-    account = account_on(owner, user, preset="gmail")
+    account = account_on(owner, user, preset=preset)
     item = queue(owner, account)
     assert outbox_send_due().sent == 1
+    assert len(smtp_server.wait_for(1, login=user.login)) == 1
     assert sent_copies(user, item.message_id) == []  # the provider files it itself
 
 
