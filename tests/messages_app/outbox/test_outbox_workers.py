@@ -59,6 +59,32 @@ def test_two_workers_over_50_due_messages_deliver_each_exactly_once(owner, mail_
     assert set(OutgoingMessage.objects.values_list("state", flat=True)) == {OutboxState.SENT}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_worker_processes_over_50_due_messages_deliver_each_exactly_once(owner, mail_account, mail_user,
+                                                                           smtp_server, tmp_path):
+    """The same race between two real processes, each with its own database connection."""
+    import json
+
+    items = [queue(owner, mail_account, f"Pratica {n}") for n in range(50)]
+    gate = tmp_path
+    workers = [subprocess.Popen([sys.executable, str(WORKER), "race", str(gate)], cwd=ROOT, env=worker_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    deadline = time.monotonic() + 30
+    while len(list(gate.glob("ready-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (gate / "go").touch()  # both are set up: they claim side by side
+    outputs = [worker.communicate(timeout=60) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], [err for _out, err in outputs]
+    sent_by = [json.loads(out.strip().splitlines()[-1]) for out, _err in outputs]
+    assert all(sent_by), "both workers should have won some claims"
+    assert sorted(sent_by[0] + sent_by[1]) == sorted(item.pk for item in items)  # each by exactly one worker
+    received = smtp_server.wait_for(50, login=mail_user.login)
+    ids = Counter(parse(m.data)["Message-ID"] for m in received)
+    assert len(received) == 50 and set(ids.values()) == {1}
+    assert set(ids) == {item.message_id for item in items}
+    assert set(OutgoingMessage.objects.values_list("state", flat=True)) == {OutboxState.SENT}
+
+
 def run_killed_worker(mode: str) -> None:
     process = subprocess.run([sys.executable, str(WORKER), mode], cwd=ROOT, env=worker_env(), capture_output=True,
                              text=True, timeout=60)
