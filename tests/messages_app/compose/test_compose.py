@@ -458,3 +458,52 @@ def test_the_company_signature_arrives_rendered_for_each_of_two_senders(owner, c
         assert words in html and "$Users||" not in html and html.count("postino-signature") == 1
         text = message.get_body(("plain",)).get_content()
         assert words.replace("<b>", "").replace("</b>", "").replace("<br>", "\n") in text.replace("\r\n", "\n")
+
+
+SCHEDULED_PAGE = reverse("messages_app:special", args=["scheduled"])
+
+
+def test_a_message_refused_for_good_shows_in_programmati_with_the_servers_reason_and_can_be_sent_edited(
+        owner_client, owner, mail_account, mail_user, smtp_server, settings_fast):
+    smtp_server.refuse_data_from(mail_account.email, "554 5.6.0 Message rejected as spam")
+    try:
+        send_form(owner_client, mail_account, subject="Offerta respinta", cc="anna@cliente.test")
+        assert outbox_send_due().failed == 1
+    finally:
+        del smtp_server.data_replies[mail_account.email.lower()]
+    item = OutgoingMessage.objects.get()
+    page = owner_client.get(SCHEDULED_PAGE).content.decode()
+    unsent = page.split('id="unsent"')[1].split("</ul>")[0]
+    assert f'data-outbox="{item.pk}" data-state="failed"' in unsent and "Offerta respinta" in unsent
+    assert "554 Message rejected as spam" in unsent  # the server's own words
+    assert 'value="resend"' not in unsent  # it never left: edit it, not blindly again
+    assert f"{COMPOSE}?outbox={item.pk}" in unsent
+    reopened = owner_client.get(COMPOSE, {"outbox": item.pk}).content.decode()
+    assert 'value="Offerta respinta"' in reopened and "anna@cliente.test" in reopened
+    assert f'name="replaces" value="{item.pk}"' not in reopened  # a new message: the failed one stays as it was
+    send_form(owner_client, mail_account, subject="Offerta respinta", cc="anna@cliente.test")
+    assert outbox_send_due().sent == 1
+    assert parse(smtp_server.wait_for(1, login=mail_user.login)[-1].data)["Subject"] == "Offerta respinta"
+
+
+def test_an_interrupted_message_shows_as_uncertain_and_is_sent_again_only_when_its_user_asks(
+        owner_client, owner, colleague, mail_account, mail_user, smtp_server, settings_fast):
+    send_form(owner_client, mail_account, subject="Forse partito")
+    item = OutgoingMessage.objects.get()
+    # What a worker killed mid-send leaves (the kill itself: tests/messages_app/outbox/test_outbox_workers.py).
+    OutgoingMessage.objects.filter(pk=item.pk).update(state=OutboxState.SENDING, claim_token="dead",
+                                                      claimed_until=timezone.now() - timedelta(seconds=1))
+    assert outbox_send_due().uncertain == 1
+    page = owner_client.get(SCHEDULED_PAGE).content.decode()
+    unsent = page.split('id="unsent"')[1].split("</ul>")[0]
+    assert f'data-outbox="{item.pk}" data-state="uncertain"' in unsent and 'value="resend"' in unsent
+    action = reverse("messages_app:scheduled_action", args=[item.pk])
+    other = Client()
+    other.force_login(colleague)
+    assert other.post(action, {"action": "resend"}).status_code == 404
+    assert "Forse partito" not in other.get(SCHEDULED_PAGE).content.decode()
+    assert outbox_send_due().sent == 0 and smtp_server._matching(mail_user.login) == []
+    assert owner_client.post(action, {"action": "resend"}).status_code == 302
+    assert outbox_send_due().sent == 1
+    assert len(smtp_server.wait_for(1, login=mail_user.login)) == 1
+    assert 'id="unsent"' not in owner_client.get(SCHEDULED_PAGE).content.decode()  # sent: nothing left to decide

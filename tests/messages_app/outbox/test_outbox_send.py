@@ -111,10 +111,14 @@ def test_smtp_4xx_is_retried_later_and_then_delivered(owner, mail_account, mail_
     assert item.send_at > later(seconds=20) and item.attempts == 1
     assert "451" in item.error and "Temporary failure" in item.error
     assert outbox_send_due().sent == 0  # not before its new time
-    del smtp_server.data_replies[mail_account.email.lower()]
-    assert outbox_send_due(now=later(hours=1)).sent == 1
+    first_wait = item.send_at - timezone.now()  # about 30 s
+    assert outbox_send_due(now=later(hours=1)).retried == 1  # still 4xx: retried again, after a longer wait
     item.refresh_from_db()
-    assert item.state == OutboxState.SENT and item.attempts == 2
+    assert item.attempts == 2 and item.send_at - timezone.now() > first_wait + timedelta(seconds=20)  # about 60 s
+    del smtp_server.data_replies[mail_account.email.lower()]
+    assert outbox_send_due(now=later(hours=2)).sent == 1
+    item.refresh_from_db()
+    assert item.state == OutboxState.SENT and item.attempts == 3
     assert len(smtp_server.wait_for(1, login=mail_user.login)) == 1
 
 
