@@ -121,3 +121,42 @@ def test_reply_from_the_reading_pane(browser, size, live_server, owner, inbox, s
         assert not violations, violations
     finally:
         context.close()
+
+
+@pytest.mark.slow
+def test_programmati_shows_what_did_not_leave_and_sends_an_interrupted_one_again(browser, size, live_server, owner,
+                                                                               inbox, smtp_server):
+    from messages_app.services.outbox import outbox_queue
+
+    account = inbox.account
+    smtp_server.refuse_data_from(account.email, "554 5.6.0 Message rejected as spam")
+    try:
+        outbox_queue(user=owner, account=account, to=["luigi@cliente.test"], subject="Offerta respinta",
+                     text="Buongiorno", undo_seconds=0)
+        assert outbox_send_due().failed == 1
+    finally:
+        del smtp_server.data_replies[account.email.lower()]
+    interrupted = outbox_queue(user=owner, account=account, to=[("Mario Rossi", "mario@cliente.test")],
+                               subject="Verbale forse partito", text="In allegato il verbale.", undo_seconds=0)
+    OutgoingMessage.objects.filter(pk=interrupted.pk).update(state="sending", claim_token="dead",
+                                                             claimed_until=timezone.now() - timedelta(seconds=1))
+    assert outbox_send_due().uncertain == 1  # a worker died mid-send: not found in Sent
+    context, tab = open_tab(browser, size)
+    violations = csp_violations(tab)
+    try:
+        log_in(tab, live_server, "owner", "owner-pass-1")
+        tab.goto(f"{live_server.url}/messages/special/scheduled/")
+        failed = tab.locator("#unsent li[data-state=failed]", has_text="Offerta respinta")
+        expect(failed).to_contain_text("554 Message rejected as spam")
+        expect(failed.locator("a", has_text="Modifica e invia di nuovo")).to_be_visible()
+        uncertain = tab.locator("#unsent li[data-state=uncertain]", has_text="Verbale forse partito")
+        expect(uncertain).to_contain_text("Invio interrotto")
+        shot(tab, "programmati-not-sent", size)
+        uncertain.locator("button[value=resend]").click()
+        expect(tab.locator("#toast .toast")).to_contain_text("Nuovo invio in corso")
+        expect(tab.locator("#unsent li[data-state=uncertain]")).to_have_count(0)
+        assert outbox_send_due().ids == [interrupted.pk]
+        assert len(smtp_server.wait_for(1, login=inbox.mail_user.login)) == 1
+        assert not violations, violations
+    finally:
+        context.close()
