@@ -133,6 +133,22 @@ def test_smtp_5xx_fails_with_the_servers_reason(owner, mail_account, mail_user, 
     del smtp_server.data_replies[mail_account.email.lower()]
 
 
+def test_a_message_too_large_for_the_server_fails_saying_so(owner, mail_account, smtp_server):
+    from django.utils import translation
+
+    smtp_server.refuse_data_from(mail_account.email, "552 5.3.4 Message size exceeds fixed maximum message size")
+    item = queue(owner, mail_account)
+    try:
+        with translation.override("en"):
+            assert outbox_send_due().failed == 1
+    finally:
+        del smtp_server.data_replies[mail_account.email.lower()]
+    item.refresh_from_db()
+    assert item.state == OutboxState.FAILED
+    assert item.error.startswith("The message is too large for the mail server")
+    assert "Message size exceeds fixed maximum message size" in item.error
+
+
 def test_a_refused_recipient_is_marked_not_delivered_and_the_others_get_it(owner, mail_account, mail_user,
                                                                           smtp_server):
     smtp_server.refuse_recipient("ghost@example.test", "550 5.1.1 No such user here")
