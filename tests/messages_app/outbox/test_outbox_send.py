@@ -257,3 +257,18 @@ def test_transient_failures_stop_after_the_last_attempt_and_show_why(owner, mail
     assert item.state == OutboxState.FAILED and item.attempts == MAX_ATTEMPTS
     assert "452" in item.error and "Insufficient system storage" in item.error
     del smtp_server.data_replies[mail_account.email.lower()]
+
+
+@pytest.mark.parametrize(("security", "server"), [("ssl", "smtp_server_tls"), ("starttls", "smtp_server_starttls")])
+def test_the_outbox_sends_over_implicit_tls_and_starttls_with_a_login(owner, mail_user, settings, security, server,
+                                                                     request):
+    smtp = request.getfixturevalue(server)
+    settings.MAIL_TLS_CA_FILE = str(smtp.ca_path)  # the test server's own throwaway CA
+    smtp.add_user(mail_user.login, mail_user.password)
+    account = account_on(owner, mail_user, smtp_host="localhost", smtp_port=smtp.port, smtp_security=security)
+    item = queue(owner, account)
+    assert outbox_send_due().sent == 1
+    received = smtp.wait_for(1, login=mail_user.login)[-1]  # authenticated as the account
+    assert received.tls  # STARTTLS upgraded before the login, not left in clear
+    assert received.data == bytes(item.raw)
+    assert sent_copies(mail_user, item.message_id) == [received.data]
