@@ -507,3 +507,15 @@ def test_an_interrupted_message_shows_as_uncertain_and_is_sent_again_only_when_i
     assert outbox_send_due().sent == 1
     assert len(smtp_server.wait_for(1, login=mail_user.login)) == 1
     assert 'id="unsent"' not in owner_client.get(SCHEDULED_PAGE).content.decode()  # sent: nothing left to decide
+
+
+def test_every_mailbox_page_has_the_compose_button(owner_client, mailbox):
+    inbox = mailbox.message("Offerta rinnovo")
+    pages = [reverse("messages_app:index"), reverse("messages_app:folder", args=[inbox.folder_id]),
+             reverse("messages_app:unified", args=["sent"]), reverse("messages_app:special", args=["scheduled"]),
+             reverse("messages_app:special", args=["flagged"]), reverse("messages_app:message", args=[inbox.pk]),
+             f"{reverse('messages_app:index')}?q=offerta"]
+    for url in pages:
+        page = owner_client.get(url).content.decode()
+        assert f'href="{COMPOSE}" id="compose-button"' in page, url
+        assert f'data-compose-url="{COMPOSE}"' in page, url  # the `c` key's target
