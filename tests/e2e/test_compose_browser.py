@@ -160,3 +160,35 @@ def test_programmati_shows_what_did_not_leave_and_sends_an_interrupted_one_again
         assert not violations, violations
     finally:
         context.close()
+
+
+@pytest.mark.slow
+def test_an_upload_shows_its_progress_and_one_over_the_limit_a_clear_error(browser, live_server, owner, inbox,
+                                                                         settings, tmp_path):
+    settings.MAIL_MAX_ATTACHMENT_MB = 1
+    context, tab = open_tab(browser, "desktop")
+    try:
+        log_in(tab, live_server, "owner", "owner-pass-1")
+        tab.goto(f"{live_server.url}/messages/compose/")
+        big = tmp_path / "listino completo.pdf"
+        big.write_bytes(b"%PDF-1.4 " + b"x" * 1_200_000)
+        tab.set_input_files("#file-input", str(big))
+        expect(tab.locator("#upload-error")).to_contain_text("listino completo.pdf")
+        expect(tab.locator("#upload-error")).to_contain_text("1 MB")
+        expect(tab.locator("#upload-list li")).to_have_count(0)
+        # A slow line, so the bar is seen moving before the upload is done.
+        cdp = context.new_cdp_session(tab)
+        cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 20,
+                                                      "downloadThroughput": 1_000_000, "uploadThroughput": 200_000})
+        small = tmp_path / "offerta.pdf"
+        small.write_bytes(b"%PDF-1.4 " + b"y" * 500_000)
+        tab.set_input_files("#file-input", str(small))
+        bar = tab.locator("#upload-list li.upload progress")
+        expect(bar).to_be_visible()
+        tab.wait_for_function("() => { const p = document.querySelector('#upload-list progress');"
+                              " return !p || p.value > 0; }")
+        shot(tab, "compose-upload-progress", "desktop")
+        expect(tab.locator("#upload-list li.upload.done")).to_contain_text("offerta.pdf", timeout=20_000)
+        expect(tab.locator("#upload-error")).to_be_hidden()
+    finally:
+        context.close()
