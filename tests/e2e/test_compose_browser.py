@@ -192,3 +192,26 @@ def test_an_upload_shows_its_progress_and_one_over_the_limit_a_clear_error(brows
         expect(tab.locator("#upload-error")).to_be_hidden()
     finally:
         context.close()
+
+
+@pytest.mark.slow
+def test_leaving_the_page_before_the_autosave_still_keeps_the_draft(browser, live_server, owner, inbox):
+    import time
+
+    context, tab = open_tab(browser, "desktop")
+    try:
+        log_in(tab, live_server, "owner", "owner-pass-1")
+        tab.goto(f"{live_server.url}/messages/compose/")
+        tab.fill("#id_subject", "Appunti da finire")
+        tab.locator(".ql-editor").click()
+        tab.keyboard.type("Prima bozza")
+        draft_id = tab.locator("input[name=draft_id]").input_value()
+        assert drafts_on_server(inbox.mail_user, draft_id) == []  # the timer has not saved it yet
+        tab.goto(f"{live_server.url}/messages/")  # well before the 5 s autosave: the page's beacon saves it
+        deadline = time.monotonic() + 8
+        while not drafts_on_server(inbox.mail_user, draft_id) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        copies = drafts_on_server(inbox.mail_user, draft_id)
+        assert len(copies) == 1 and b"Appunti da finire" in copies[0]
+    finally:
+        context.close()
