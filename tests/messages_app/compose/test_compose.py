@@ -519,3 +519,18 @@ def test_every_mailbox_page_has_the_compose_button(owner_client, mailbox):
         page = owner_client.get(url).content.decode()
         assert f'href="{COMPOSE}" id="compose-button"' in page, url
         assert f'data-compose-url="{COMPOSE}"' in page, url  # the `c` key's target
+
+
+def test_send_later_and_reschedule_read_the_time_in_the_users_time_zone(owner_client, owner, mail_account):
+    from datetime import UTC, datetime
+
+    owner.time_zone = "America/New_York"
+    owner.save(update_fields=["time_zone"])
+    send_form(owner_client, mail_account, subject="Per New York", send_at="2030-01-15T09:00")
+    item = OutgoingMessage.objects.get()
+    assert item.state == OutboxState.SCHEDULED
+    assert item.send_at == datetime(2030, 1, 15, 14, 0, tzinfo=UTC)  # 09:00 EST
+    owner_client.post(reverse("messages_app:scheduled_action", args=[item.pk]),
+                      {"action": "reschedule", "send_at": "2030-07-15T09:00"})
+    item.refresh_from_db()
+    assert item.send_at == datetime(2030, 7, 15, 13, 0, tzinfo=UTC)  # 09:00 EDT
