@@ -4,8 +4,9 @@ Invariants:
 - A message leaves at most once without the user saying otherwise: a row is sent only by the
   worker whose conditional UPDATE (scheduled and due -> sending, checked by its rowcount) won it.
 - A row left `sending` after its claim lapsed (the worker died mid-send) is reconciled before any
-  retry: its Message-ID found in the account's Sent folder -> sent; not found -> uncertain, and
-  only the user sends it again (`outbox_resend`). Never silently lost, never blindly sent twice.
+  retry: its Message-ID found in the account's Sent folder -> sent (and the after-send steps the
+  dead worker missed run then, once); not found -> uncertain, and only the user sends it again
+  (`outbox_resend`). Never silently lost, never blindly sent twice.
 - Order of a send: SMTP, then the copy in Sent, then the database. A worker killed between the
   first two leaves `uncertain`; after the copy is in Sent, reconciliation finds it.
 - Transient failures (4xx, unreachable) go back to scheduled with a later send_at (backoff);
@@ -321,6 +322,7 @@ def _record_failure(item: OutgoingMessage, token: str, exc: MailError, result: S
     if partly_sent:
         result.sent += 1
         result.ids.append(item.pk)
+        _after_sent(item)
     else:
         result.failed += 1
 
@@ -383,6 +385,8 @@ def _reconcile_lapsed(now: datetime, sessions: _Sessions, result: SendDueResult)
         if found:
             if _finish(item, token, state=OutboxState.SENT, sent_at=timezone.now(), error=""):
                 result.reconciled_sent += 1
+                # The dead worker never got to them: flag the original, remove the draft (once).
+                _after_sent(item)
         elif _finish(item, token, state=OutboxState.UNCERTAIN,
                      error=_("The sending was interrupted and the message is not in Sent: it may or may not "
                                  "have left. Send it again if the recipients did not get it.")):

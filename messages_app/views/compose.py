@@ -48,7 +48,7 @@ from messages_app.services.compose import (
     valid_draft_id,
 )
 from messages_app.services.message_body import attachment_payload, message_body_get, message_raw
-from messages_app.services.outbox import SenderNotAllowed, outbox_cancel, outbox_reschedule
+from messages_app.services.outbox import SenderNotAllowed, outbox_cancel, outbox_reschedule, outbox_resend
 from messages_app.services.signatures import signature_for
 from messages_app.signatures import signature_text
 
@@ -170,7 +170,7 @@ def _initial_state(request) -> ComposeState:
         return state
     if params.get("outbox"):
         item = get_object_or_404(OutgoingMessage, pk=int(params["outbox"]), owner=user,
-                                 state__in=[OutboxState.SCHEDULED, OutboxState.CANCELLED])
+                                 state__in=[OutboxState.SCHEDULED, OutboxState.CANCELLED, OutboxState.FAILED])
         return state_from_outbox(user=user, item=item)
     state = ComposeState()
     if params.get("to"):
@@ -430,6 +430,18 @@ def scheduled_items(user):
             .select_related("account").order_by("send_at", "id"))
 
 
+# How long a message that did not leave (failed, or uncertain after a dead worker) stays listed
+# in Programmati, with the server's reason and what the user can do about it.
+UNSENT_SHOWN_DAYS = 7
+
+
+def unsent_items(user):
+    since = timezone.now() - timedelta(days=UNSENT_SHOWN_DAYS)
+    return (OutgoingMessage.objects.filter(owner=user, state__in=[OutboxState.FAILED, OutboxState.UNCERTAIN],
+                                           send_at__gte=since)
+            .select_related("account").order_by("-send_at", "-id")[:50])
+
+
 def _scheduled_url() -> str:
     return reverse("messages_app:special", args=[SpecialFolder.SCHEDULED.value])
 
@@ -437,9 +449,15 @@ def _scheduled_url() -> str:
 @login_required
 @require_POST
 def scheduled_action(request, pk: int):
-    """Programmati: send now, reschedule or delete one scheduled message of the user's."""
+    """Programmati: send now, reschedule or delete one scheduled message of the user's, or send
+    again one whose sending was interrupted (uncertain)."""
     item = get_object_or_404(OutgoingMessage, pk=pk, owner=request.user)
     action = request.POST.get("action", "")
+    if action == "resend":
+        done = outbox_resend(user=request.user, outbox_id=pk)  # beat's poll sends it within seconds
+        request.session["postino_notice"] = _("Sending again.") if done else _(
+            "“%(subject)s” is no longer waiting for your choice.") % {"subject": item.subject}
+        return redirect(_scheduled_url())
     if action == "send_now":
         done = outbox_reschedule(user=request.user, outbox_id=pk, send_at=timezone.now())
         notice = _("Sending now.") if done else ""
