@@ -235,3 +235,17 @@ def test_transient_failures_stop_after_the_last_attempt_and_show_why(owner, mail
     assert item.state == OutboxState.FAILED and item.attempts == MAX_ATTEMPTS
     assert "452" in item.error and "Insufficient system storage" in item.error
     del smtp_server.data_replies[mail_account.email.lower()]
+
+
+def test_one_pass_files_every_copy_in_sent_looking_the_folder_up_once(owner, mail_account, mail_user, smtp_server):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    items = [queue(owner, mail_account, subject=f"Offerta {n}") for n in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        result = outbox_send_due()
+    assert sorted(result.ids) == sorted(item.pk for item in items)
+    for item in items:
+        assert len(sent_copies(mail_user, item.message_id)) == 1
+    folder_reads = [q["sql"] for q in queries.captured_queries if 'FROM "messages_app_folder"' in q["sql"]]
+    assert len(folder_reads) == 1  # the Sent folder, found once for the pass, not once a message
