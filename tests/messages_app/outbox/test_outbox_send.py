@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from messages_app.enums import DeliveryStatus, OutboxState
@@ -238,9 +240,6 @@ def test_transient_failures_stop_after_the_last_attempt_and_show_why(owner, mail
 
 
 def test_one_pass_files_every_copy_in_sent_looking_the_folder_up_once(owner, mail_account, mail_user, smtp_server):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     items = [queue(owner, mail_account, subject=f"Offerta {n}") for n in range(3)]
     with CaptureQueriesContext(connection) as queries:
         result = outbox_send_due()
