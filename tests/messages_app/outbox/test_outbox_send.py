@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from messages_app.enums import DeliveryStatus, OutboxState
@@ -272,3 +274,14 @@ def test_the_outbox_sends_over_implicit_tls_and_starttls_with_a_login(owner, mai
     assert received.tls  # STARTTLS upgraded before the login, not left in clear
     assert received.data == bytes(item.raw)
     assert sent_copies(mail_user, item.message_id) == [received.data]
+
+
+def test_one_pass_files_every_copy_in_sent_looking_the_folder_up_once(owner, mail_account, mail_user, smtp_server):
+    items = [queue(owner, mail_account, subject=f"Offerta {n}") for n in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        result = outbox_send_due()
+    assert sorted(result.ids) == sorted(item.pk for item in items)
+    for item in items:
+        assert len(sent_copies(mail_user, item.message_id)) == 1
+    folder_reads = [q["sql"] for q in queries.captured_queries if 'FROM "messages_app_folder"' in q["sql"]]
+    assert len(folder_reads) == 1  # the Sent folder, found once for the pass, not once a message
