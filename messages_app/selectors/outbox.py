@@ -14,6 +14,16 @@ def outbox_of(user):
     return OutgoingMessage.objects.filter(owner=user)
 
 
+# The name compose's views use: the same rows.
+own_outgoing = outbox_of
+
+
+def own_scheduled(user):
+    """The user's messages waiting for their time (Programmati)."""
+    return (outbox_of(user).filter(state=OutboxState.SCHEDULED)
+            .select_related("account").order_by("send_at", "id"))
+
+
 def outbox_items(*, user=None, state: str | None = None):
     items = OutgoingMessage.objects.all() if user is None else outbox_of(user)
     if state:
