@@ -250,6 +250,8 @@ def rules_arrival_step(message_ids: list[int]) -> None:
         items = [(m, p) for m, p in _plans(rules, account_messages) if not p.empty]
         if not items:
             continue
+        # Links first (database only, idempotent): a crash after the server work cannot lose them.
+        _link_crm([(m, p) for m, p in items if p.link_crm])
         started = set(RuleRun.objects.filter(message__in=[m for m, _ in items]).values_list("message_id", flat=True))
         RuleRun.objects.bulk_create([RuleRun(message=m, matched=p.matched) for m, p in items], ignore_conflicts=True)
         with imap_connect(account) as conn:
@@ -260,17 +262,18 @@ def rules_arrival_step(message_ids: list[int]) -> None:
             runner.run(folder, fresh, check_copies=False)
             runner.run(folder, rerun, check_copies=True)
         _mark_done([m for m, _ in items])
-        _link_crm([m for m, p in items if p.link_crm])
 
 
 def _mark_done(messages: list[Message]) -> None:
     RuleRun.objects.filter(message__in=messages).update(state=RuleRun.State.DONE)
 
 
-def _link_crm(messages: list[Message]) -> None:
-    """Linking to the sender's CRM record is the CRM links step's job (issue of CRM links); until it
-    exists there is nothing to link to, and the action is kept in the rule for then."""
-    return None
+def _link_crm(items: list[tuple[Message, rules_logic.Plan]]) -> None:
+    """The "link to the sender's CRM record" action (services/crm_links.py, reason "rule")."""
+    if items:
+        from messages_app.services.crm_links import links_by_rule
+
+        links_by_rule(rule_of={message.pk: plan.link_rule for message, plan in items})
 
 
 # --- apply now ----------------------------------------------------------------------------------
@@ -301,6 +304,7 @@ def rule_job_run(*, job_id: int) -> RuleJob:
                     batch = list(Message.objects.filter(pk__in=ids[start:start + JOB_BATCH], folder=inbox)
                                  .select_related("folder", "account"))
                     items = _plans(rules, batch)
+                    _link_crm([(m, p) for m, p in items if p.link_crm])
                     runner.run(inbox, items, check_copies=True)
                     done += len(ids[start:start + JOB_BATCH])
                     matched += sum(1 for _m, p in items if not p.empty)
