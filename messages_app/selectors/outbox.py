@@ -126,4 +126,22 @@ def delivery_of_message(user, message) -> list[DeliveryLine]:
     return delivery_lines(item) if item is not None else []
 
 
+def delivery_by_message_id(user, message_ids) -> dict[str, list[DeliveryLine]]:
+    """Per-recipient delivery of many messages the user sent through the outbox, keyed by their
+    bare Message-ID (no angle brackets), in two queries: for lists such as a CRM record's timeline.
+    The newest outgoing message wins when one Message-ID went out twice."""
+    bare = {m.strip().strip("<>") for m in message_ids} - {""}
+    if not bare:
+        return {}
+    items = (outbox_of(user).filter(message_id__in=[f"<{m}>" for m in bare] + list(bare),
+                                    state__in=_DELIVERY_STATES)
+             .prefetch_related("recipients").order_by("id"))
+    found: dict[str, list[DeliveryLine]] = {}
+    for item in items:
+        lines = delivery_lines(item)
+        if lines:
+            found[item.message_id.strip().strip("<>")] = lines
+    return found
+
+
 _DELIVERY_STATES = (OutboxState.SENT, OutboxState.SCHEDULED, OutboxState.FAILED, OutboxState.UNCERTAIN)
