@@ -235,6 +235,7 @@ def rules_arrival_step(message_ids: list[int]) -> None:
     # Started before a crash and already moved out of the Inbox by it: the work is done.
     RuleRun.objects.filter(message_id__in=message_ids, state=RuleRun.State.STARTED).exclude(
         message__folder__role=FolderRole.INBOX).update(state=RuleRun.State.DONE)
+    _link_crm_after_sieve(message_ids)
     messages = list(Message.objects.filter(pk__in=message_ids, folder__role=FolderRole.INBOX)
                     .exclude(rule_run__state=RuleRun.State.DONE).select_related("folder", "account"))
     by_account: dict[int, list[Message]] = defaultdict(list)
@@ -266,6 +267,28 @@ def rules_arrival_step(message_ids: list[int]) -> None:
 
 def _mark_done(messages: list[Message]) -> None:
     RuleRun.objects.filter(message__in=messages).update(state=RuleRun.State.DONE)
+
+
+_NOT_FILED_BY_SIEVE = (FolderRole.SENT, FolderRole.DRAFTS, FolderRole.TRASH, FolderRole.SPAM)
+
+
+def _link_crm_after_sieve(message_ids: list[int]) -> None:
+    """Rules on the server file mail while the CRM is away, but a Sieve script cannot link to CRM
+    records: for accounts whose rules are on the server, the CRM still does the "link to the
+    sender's CRM record" of the rules that match, wherever the server filed the new message."""
+    account_ids = set(Message.objects.filter(pk__in=message_ids).values_list("account_id", flat=True))
+    on_server = set(RuleServerState.objects.filter(account_id__in=account_ids - {None}, on_server=True)
+                    .values_list("account_id", flat=True))
+    if not on_server:
+        return
+    by_account: dict[int, list[Message]] = defaultdict(list)
+    for message in (Message.objects.filter(pk__in=message_ids, account_id__in=on_server, folder__isnull=False)
+                    .exclude(folder__role__in=_NOT_FILED_BY_SIEVE).select_related("folder", "account")):
+        by_account[message.account_id].append(message)
+    for account_messages in by_account.values():
+        rules = account_rules(account_messages[0].account)
+        if any(action.kind == "link_crm" for rule in rules if rule.active for action in rule.actions):
+            _link_crm([(m, p) for m, p in _plans(rules, account_messages) if p.link_crm])
 
 
 def _link_crm(items: list[tuple[Message, rules_logic.Plan]]) -> None:
