@@ -13,7 +13,6 @@ class LinkReason(models.TextChoices):
     THREAD = "thread", _("thread")
     MANUAL = "manual", _("manual")
     IMPORT = "import", _("import")
-    RULE = "rule", _("filter")  # a filter's "link to the sender's CRM record" (detail: its name)
 
 
 class LinkState(models.TextChoices):

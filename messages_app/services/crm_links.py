@@ -286,12 +286,17 @@ def link_add(*, user, message: Message, kind: str, record_id: int, reason: str =
     return link
 
 
+RULE_DETAIL = "filter: "  # a link made by a filter: "filter: Clienti" (templatetags link_detail)
+
+
 def links_by_rule(*, rule_of: dict[int, str]) -> int:
     """The filters' "link to the sender's CRM record" (services/rules.py): each message, keyed to
     the name of the rule that asked, is linked (sure: the user's own rule says so) to every record
     of its owner holding its sender's address, or else to the companies at the sender's domain
-    (never free-mail), reason "rule" with the rule's name. A pending match is confirmed as the
-    rule's; a link the user removed stays removed; one already linked is left as it is. A sender
+    (never free-mail). The reason is "manual" (the contract's five reasons: the user's own rule
+    decided it, as a click would), the detail "filter: <the rule's name>". A pending match is
+    confirmed as the rule's; a link the user removed stays removed; one already linked is left as
+    it is. A sender
     whose header parsed with defects, or one of the owner's own addresses, links nothing.
     Idempotent. Returns how many links were made or confirmed."""
     rows = list(Message.objects.filter(pk__in=list(rule_of)).values(
@@ -317,14 +322,14 @@ def links_by_rule(*, rule_of: dict[int, str]) -> int:
     made = []
     with transaction.atomic():
         for message_id, owner_id, kind, record_id in targets:
-            detail = rule_of[message_id][:400]
+            detail = f"{RULE_DETAIL}{rule_of[message_id]}"[:400]
             link = MessageLink.objects.filter(message_id=message_id, **{f"{kind}_id": record_id}).first()
             if link is None:
-                MessageLink.objects.create(message_id=message_id, owner_id=owner_id, reason=LinkReason.RULE,
+                MessageLink.objects.create(message_id=message_id, owner_id=owner_id, reason=LinkReason.MANUAL,
                                            detail=detail, confidence=SURE, state=LinkState.LINKED,
                                            **{f"{kind}_id": record_id})
             elif link.state == LinkState.PENDING:
-                link.reason, link.detail, link.confidence, link.state = (LinkReason.RULE, detail, SURE,
+                link.reason, link.detail, link.confidence, link.state = (LinkReason.MANUAL, detail, SURE,
                                                                          LinkState.LINKED)
                 link.save(update_fields=["reason", "detail", "confidence", "state"])
             else:

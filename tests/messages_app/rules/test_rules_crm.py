@@ -1,8 +1,8 @@
 """The filters' "link to the sender's CRM record" against the real Dovecot: new Inbox mail is
-linked to the sender's records by the rule (reason "filter", the rule's name as detail), sure even
-where the address alone would only be a doubt, to the company at the sender's domain when no
-record holds the address, never to anyone when nobody matches; a link the user removed stays
-removed; "apply now" links as well."""
+linked to the sender's records by the rule (reason "manual", one of the contract's five, with
+"filter: <the rule's name>" as detail), sure even where the address alone would only be a doubt,
+to the company at the sender's domain when no record holds the address, never to anyone when
+nobody matches; a link the user removed stays removed; "apply now" links as well."""
 
 import pytest
 from django.urls import reverse
@@ -26,6 +26,7 @@ def filed_account(owner, mail_user):
     return account
 
 
+RULED = "filter: Clienti CRM"
 LINK_AND_FILE = ({"action": "link_crm"}, {"action": "move", "folder": "Clienti"})
 
 
@@ -54,14 +55,14 @@ def test_a_rule_links_new_mail_to_the_senders_records(owner, filed_account, mail
 
     ordine = message(filed_account, "[crm] Ordine")
     assert ordine.folder.name == "Clienti"  # the rule's other action still ran
-    assert links_of(ordine) == {("Mario Rossi", LinkReason.RULE, "Clienti CRM", 100)}
+    assert links_of(ordine) == {("Mario Rossi", LinkReason.MANUAL, "filter: Clienti CRM", 100)}
     # An address two records hold is only a doubt to the address match; the user's rule is sure.
     assert links_of(message(filed_account, "[crm] Studio")) == {
-        ("Anna Studio", LinkReason.RULE, "Clienti CRM", 100), ("Bea Studio", LinkReason.RULE, "Clienti CRM", 100)}
+        ("Anna Studio", LinkReason.MANUAL, RULED, 100), ("Bea Studio", LinkReason.MANUAL, RULED, 100)}
     assert links_of(message(filed_account, "Studio senza regola")) == set()
     assert {name for name, *_rest in links_of(message(filed_account, "Studio senza regola"), LinkState.PENDING)} == {
         "Anna Studio", "Bea Studio"}
-    assert links_of(message(filed_account, "[crm] Cantiere")) == {("Edilnord", LinkReason.RULE, "Clienti CRM", 100)}
+    assert links_of(message(filed_account, "[crm] Cantiere")) == {("Edilnord", LinkReason.MANUAL, RULED, 100)}
     assert not MessageLink.objects.filter(message=message(filed_account, "[crm] Sconosciuto")).exists()
 
     owner.language = "en"
@@ -69,7 +70,7 @@ def test_a_rule_links_new_mail_to_the_senders_records(owner, filed_account, mail
     client.force_login(owner)
     with translation.override("en"):
         page = client.get(reverse("messages_app:crm_links", args=[ordine.pk])).content.decode()
-    assert "Reason: filter" in page and "Clienti CRM" in page
+    assert "Reason: manual" in page and "Filter: Clienti CRM" in page
 
     # Removed by the user: the rule does not make it again.
     link = MessageLink.objects.get(message=ordine)
@@ -77,7 +78,7 @@ def test_a_rule_links_new_mail_to_the_senders_records(owner, filed_account, mail
     assert links_by_rule(rule_of={ordine.pk: "Clienti CRM"}) == 0
     assert MessageLink.objects.get(message=ordine).state == LinkState.DISMISSED
     account_sync(filed_account.pk)  # nothing runs twice
-    assert MessageLink.objects.filter(reason=LinkReason.RULE).count() == 4
+    assert MessageLink.objects.filter(detail="filter: Clienti CRM").count() == 4
 
 
 def test_apply_now_links_the_inbox_it_goes_over(owner, filed_account, mail_user):
@@ -92,5 +93,5 @@ def test_apply_now_links_the_inbox_it_goes_over(owner, filed_account, mail_user)
         rule("Da Mario", "from", "contains", "mario@", {"action": "link_crm"})])
     job = rule_job_run(job_id=rule_job_start(account=filed_account).pk)
     assert (job.state, job.matched) == ("done", 1)
-    assert links_of(vecchio) == {("Mario Rossi", LinkReason.RULE, "Da Mario", 100)}
+    assert links_of(vecchio) == {("Mario Rossi", LinkReason.MANUAL, "filter: Da Mario", 100)}
     assert not MessageLink.objects.filter(message=message(filed_account, "Altro")).exists()

@@ -162,6 +162,6 @@ def test_with_rules_on_the_server_the_crm_still_links_what_the_server_filed(owne
     assert filed.folder.name == "Ordini"  # the server filed it
     assert not RuleRun.objects.exists()  # and the CRM did not file it again
     assert [(link.reason, link.detail, link.state) for link in MessageLink.objects.filter(message=filed)] == [
-        (LinkReason.RULE, "Ordini al CRM", LinkState.LINKED)]
+        (LinkReason.MANUAL, "filter: Ordini al CRM", LinkState.LINKED)]
     other = Message.objects.get(account=account, subject="Saluti")  # no rule: linked by its address as usual
     assert [link.reason for link in MessageLink.objects.filter(message=other)] == [LinkReason.ADDRESS]
