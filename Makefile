@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint messages bench bench-quick clean demo lock
+.PHONY: run test lint messages bench bench-quick clean demo lock topology
 
 # Installs come from the lock files (exact versions, checked by hash); `make lock` upgrades them.
 $(STAMP): pyproject.toml requirements-dev.lock
@@ -31,6 +31,15 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
 	$(VENV)/bin/pytest -n $(TEST_WORKERS)
+
+# The docker-compose.yml topology as plain processes (web, 2 workers, beat, 2 IDLE listeners) on
+# this machine's PostgreSQL and Redis, checked end to end (tests/messages_app/sync/test_topology.py).
+TOPOLOGY_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postino_topology
+TOPOLOGY_BROKER_URL ?= redis://127.0.0.1:6379/0
+
+topology: $(STAMP)
+	DATABASE_URL=$(TOPOLOGY_DATABASE_URL) CELERY_BROKER_URL=$(TOPOLOGY_BROKER_URL) \
+		$(VENV)/bin/pytest -p no:xdist tests/messages_app/sync/test_topology.py tests/messages_app/sync/test_idle_leases.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -50,6 +50,8 @@ class CrmSteps:
         from django.db.models import Count
 
         from bench.pages import HTMX, PageSpec, run_pages, start_gunicorn
+        from crm.addresses import domain_of, normalise
+        from crm.models import EmailAddress
         from crm.services import contact_create
         from messages_app.models import Message
 
@@ -60,8 +62,12 @@ class CrmSteps:
                .order_by("-n").first())
         if top is None:
             return {"error": f"no mail in the {key} account"}
-        contact = contact_create(owner=user, first_name="Cliente", last_name="Frequente",
-                                 emails=[top["from_addr"]])
+        # The address is stored directly, not through contact_create's emails: that would link
+        # the sender's recent mail at once (and download those sources), and in quick mode the
+        # backfill's contact for the same address would make every match ambiguous, so pending.
+        contact = contact_create(owner=user, first_name="Cliente", last_name="Frequente")
+        address = normalise(top["from_addr"])
+        EmailAddress.objects.create(owner=user, contact=contact, address=address, domain=domain_of(address))
         # Link its mail directly (the backfill is measured above): one INSERT ... SELECT.
         table = "messages_app_messagelink"
         with connection.cursor() as cursor:
@@ -74,7 +80,7 @@ class CrmSteps:
         if connection.vendor == "postgresql":
             with connection.cursor() as analyze:
                 analyze.execute(f"ANALYZE {table}")
-        port = start_gunicorn(self.processes, self.work / "gunicorn-crm.log")
+        port = self.web_port or start_gunicorn(self.processes, self.work / "gunicorn-crm.log")
         path = f"/messages/records/contact/{contact.pk}/timeline/"
         result = run_pages(port, [PageSpec("crm_timeline", path, HTMX, note="htmx timeline fragment")],
                            {"default": user}, warmup=self.plan.page_warmup, samples=self.plan.page_samples,

@@ -62,6 +62,7 @@ class WebSteps:
         from messages_app.models import Folder, Message
 
         port = start_gunicorn(self.processes, self.work / "gunicorn.log")
+        self.web_port = port  # the CRM timeline is measured on the same server
         key = self.main_key
         user = self.users[key]
         cookie = session_cookie(user)

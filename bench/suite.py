@@ -27,6 +27,7 @@ class Bench(ImapSteps, WebSteps, SendSteps, CrmSteps):
         self.failures: list[str] = []
         self.floor_items = ""
         self.profile = False
+        self.web_port: int | None = None  # the web step's gunicorn, reused by the CRM timeline
 
     # ----------------------------------------------------------------- plumbing
     @contextlib.contextmanager

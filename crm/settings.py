@@ -56,11 +56,24 @@ OAUTH_FORM_ACTION_ORIGINS = sorted(
 OAUTH_REFRESH_MARGIN_SECONDS = env_int("OAUTH_REFRESH_MARGIN_SECONDS", 300, minimum=0)
 MAIL_CONNECTION_TESTS_PER_HOUR = env_int("MAIL_CONNECTION_TESTS_PER_HOUR", 30, minimum=1)
 MAIL_SYNC_INTERVAL_SECONDS = env_int("MAIL_SYNC_INTERVAL_SECONDS", 120, minimum=10)
+# Accounts on push (held by a live IDLE listener) get a pass over all their folders this often;
+# beat skips them in between. An account whose server is down waits MAIL_SYNC_INTERVAL_SECONDS,
+# doubling after each failed pass up to MAIL_SYNC_BACKOFF_MAX_SECONDS.
+MAIL_SYNC_PUSH_INTERVAL_SECONDS = env_int("MAIL_SYNC_PUSH_INTERVAL_SECONDS", 1800, minimum=10)
+MAIL_SYNC_BACKOFF_MAX_SECONDS = env_int("MAIL_SYNC_BACKOFF_MAX_SECONDS", 3600, minimum=10)
 MAIL_SYNC_ON_SAVE = env_bool("MAIL_SYNC_ON_SAVE", True)  # queue the first sync when an account is saved
 MAIL_PREFETCH_BODIES = env_bool("MAIL_PREFETCH_BODIES", True)  # fetch bodies of new mail for search
 MAIL_UNREAD_POLL_SECONDS = env_int("MAIL_UNREAD_POLL_SECONDS", 30, minimum=1)  # folder-tree count refresh
 MAIL_LIVE_POLL_SECONDS = env_int("MAIL_LIVE_POLL_SECONDS", 2, minimum=1)  # open list: new mail and flag changes
 MAIL_SYNC_LOCK_SECONDS = env_int("MAIL_SYNC_LOCK_SECONDS", 60, minimum=10)
+# IMAP IDLE listeners (`mail_idle`): any number share the accounts by leases in the database.
+# A listener renews its leases every MAIL_IDLE_RENEW_SECONDS; a dead one's accounts lapse after
+# MAIL_IDLE_LEASE_SECONDS and the others take them over at their next renewal.
+MAIL_IDLE_MAX_ACCOUNTS = env_int("MAIL_IDLE_MAX_ACCOUNTS", 1000, minimum=1)  # accounts one listener holds at most
+MAIL_IDLE_LEASE_SECONDS = env_int("MAIL_IDLE_LEASE_SECONDS", 45, minimum=2)
+MAIL_IDLE_RENEW_SECONDS = env_int("MAIL_IDLE_RENEW_SECONDS", 15, minimum=1)
+# Database connections one listener opens at most, whatever the number of accounts it holds.
+MAIL_IDLE_DB_CONNECTIONS = env_int("MAIL_IDLE_DB_CONNECTIONS", 10, minimum=3)
 MAIL_UNDO_SEND_SECONDS = env_int("MAIL_UNDO_SEND_SECONDS", 10, minimum=0)  # after Send: time to take it back
 MAIL_MAX_ATTACHMENT_MB = env_int("MAIL_MAX_ATTACHMENT_MB", 25, minimum=1)  # attachments of one message, in total
 # Overall deadlines (seconds): MAIL_CONNECT_TIMEOUT is per read, and a server sending a byte every

@@ -172,7 +172,15 @@ class SmtpRefused(MailError):
         return f"{self.recipient}: {reply}" if self.recipient else reply
 
     def user_message(self) -> str:
+        if self.too_large:
+            return _("The message is too large for the mail server %(host)s: %(reply)s") % {
+                "host": self.host, "reply": str(self)}
         return _("The mail server %(host)s refused: %(reply)s") % {"host": self.host, "reply": str(self)}
+
+    @property
+    def too_large(self) -> bool:
+        """552 to MAIL FROM or DATA (RFC 5321 §4.5.3.1.10), or the size statuses of RFC 3463."""
+        return self.enhanced in ("5.3.4", "5.2.3") or (self.code == 552 and not self.enhanced)
 
 
 class SenderRefused(SmtpRefused):

@@ -18,6 +18,7 @@ from messages_app.services.message_body import message_bodies_prefetch
 from messages_app.services.outbox import outbox_send_due
 from messages_app.services.sync import account_sync
 from messages_app.sync.lock import SyncBusy
+from messages_app.sync.schedule import accounts_due
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ def sync_all_accounts() -> int:
     """Beat's periodic pass: one task per account, so any number of workers share the load."""
     # Accounts stopped by a permanent error wait until their settings change.
     candidates = MailAccount.objects.filter(auth_failed=False).only("sync_stopped_for", *MailAccount.SYNC_SETTINGS)
-    ids = [account.pk for account in candidates if not account.sync_stopped]
+    # Accounts on push get a full pass rarely, and those whose server is down are backed off.
+    ids = accounts_due([account.pk for account in candidates if not account.sync_stopped])
     for account_id in ids:
         sync_account_task.delay(account_id)
     return len(ids)

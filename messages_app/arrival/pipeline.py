@@ -133,18 +133,26 @@ def _process(markers: list[ArrivalMarker], result: DrainResult) -> None:
     result.completed += len(finished)
 
 
-def drain(*, account_id: int | None = None, max_batches: int | None = None) -> DrainResult:
+def drain(*, account_id: int | None = None, max_batches: int | None = None, connection=None) -> DrainResult:
     """Run the unfinished steps of every runnable marker (of one account, or all). Returns when
-    nothing runnable is left: markers waiting for a retry or failed for good stay."""
+    nothing runnable is left: markers waiting for a retry or failed for good stay.
+
+    The steps share one IMAP connection per account (services/imap_session.py): `connection`,
+    the caller's logged-in connection to `account_id`'s server, is lent to them, else one is
+    opened when a step first needs it."""
+    from messages_app.services.imap_session import imap_run  # services/ load after the models
+
     token = _consumer_name()
     result = DrainResult()
     batches = 0
-    while max_batches is None or batches < max_batches:
-        markers = _claim(account_id, token)
-        if not markers:
-            break
-        _process(markers, result)
-        batches += 1
+    lent = {account_id: connection} if connection is not None and account_id is not None else None
+    with imap_run(lent=lent):
+        while max_batches is None or batches < max_batches:
+            markers = _claim(account_id, token)
+            if not markers:
+                break
+            _process(markers, result)
+            batches += 1
     return result
 
 

@@ -2,6 +2,7 @@ from messages_app.models.account import CompanyServer, MailAccount
 from messages_app.models.arrival import ArrivalMarker
 from messages_app.models.compose import ComposeUpload, OutgoingContext
 from messages_app.models.folder import Folder
+from messages_app.models.idle import IdleListener, ListenerLease
 from messages_app.models.link import LinkReason, LinkState, MessageLink
 from messages_app.models.message import Attachment, Message, MessageBody, MessageSource, PendingAction
 from messages_app.models.ooo import OutOfOffice, OutOfOfficeReply
@@ -23,6 +24,8 @@ __all__ = [
     "CompanySignature",
     "ComposeUpload",
     "Folder",
+    "IdleListener",
+    "ListenerLease",
     "LinkReason",
     "LinkState",
     "MailAccount",

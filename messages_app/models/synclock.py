@@ -22,3 +22,9 @@ class SyncLock(models.Model):
     folders_done = models.IntegerField(default=0)
     messages_total = models.IntegerField(default=0)
     messages_done = models.IntegerField(default=0)
+    # The periodic pass's schedule: when the last pass over all folders ended (accounts on push
+    # get one rarely), and the back-off of an account whose server is down (consecutive failed
+    # passes; beat queues it again from retry_at), so a dead server does not hold the workers.
+    last_full_pass_at = models.DateTimeField(null=True)
+    failures = models.PositiveIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True)

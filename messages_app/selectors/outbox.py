@@ -24,6 +24,12 @@ def own_scheduled(user):
             .select_related("account").order_by("send_at", "id"))
 
 
+def own_unsent(user, *, since):
+    """The user's messages that did not leave (failed, or uncertain after a dead worker) since then."""
+    return (outbox_of(user).filter(state__in=[OutboxState.FAILED, OutboxState.UNCERTAIN], send_at__gte=since)
+            .select_related("account").order_by("-send_at", "-id"))
+
+
 def outbox_items(*, user=None, state: str | None = None):
     items = OutgoingMessage.objects.all() if user is None else outbox_of(user)
     if state:

@@ -1,17 +1,31 @@
 """The IMAP IDLE listener: hold IDLE on each account's Inbox and sync it within moments of new mail.
 
-One thread per account; each keeps one connection, leaves IDLE when the server reports
-activity, runs the Inbox pass on that same connection, and goes back to IDLE. Connection
-losses reconnect with backoff; a refused password stops that account's listener.
+One thread per account holds one IMAP connection and no database connection: its database
+work (loading the account, checking the folder, the Inbox pass) runs through `DatabaseSlots`, a
+bounded pool of threads, so a listener with thousands of accounts keeps a handful of database
+connections. The thread leaves IDLE when the server reports activity, runs the Inbox pass on its
+own IMAP connection, and goes back to IDLE. Connection losses reconnect with backoff; a refused
+password stops that account's listener.
+
+`listeners_serve` runs one `mail_idle` process: it shares the accounts with the other running
+listeners through leases in the database (sync/idle_lease.py), renews them on a heartbeat, takes
+over lapsed ones and drops an account whose lease it lost.
 """
 
 import logging
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import CancelledError, ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+from django.db import connection as db_connection
 
 from messages_app.exceptions import AuthFailed, MailError
 from messages_app.models import Folder, MailAccount
 from messages_app.services.sync import account_sync, open_connection
+from messages_app.sync.idle_lease import ListenerLeases
 from messages_app.sync.lock import SyncBusy
 
 logger = logging.getLogger(__name__)
@@ -20,46 +34,92 @@ IDLE_RENEW_SECONDS = 600  # RFC 2177: re-issue IDLE well before the server's 30-
 WAIT_SLICE_SECONDS = 1.0
 
 
+def _inline(fn, *args, **kwargs):
+    """Database work in the calling thread, whose connection is closed afterwards (so a thread
+    waiting in IDLE holds none). For a single listener; `DatabaseSlots` for many."""
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        db_connection.close()
+
+
+class DatabaseSlots:
+    """Runs the listeners' database work on at most `size` threads, each keeping one connection.
+
+    An Inbox pass also opens one connection for its sync lock's heartbeat (sync/lock.py), so a
+    listener allowed MAIL_IDLE_DB_CONNECTIONS connections, one of them its own heartbeat's, runs
+    (MAIL_IDLE_DB_CONNECTIONS - 1) // 2 passes at a time. Jobs never submit jobs (no deadlock).
+    """
+
+    def __init__(self, size: int | None = None):
+        self.size = size or max((settings.MAIL_IDLE_DB_CONNECTIONS - 1) // 2, 1)
+        self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="idle-db")
+
+    @staticmethod
+    def _call(fn, args, kwargs):
+        close_old_connections()  # a broken or old connection is replaced, as between requests
+        return fn(*args, **kwargs)
+
+    def __call__(self, fn, *args, **kwargs):
+        return self._executor.submit(self._call, fn, args, kwargs).result()
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
 def _inbox_name(account_id: int) -> str:
     folder = Folder.objects.filter(account_id=account_id, role="inbox").first()
     return folder.name if folder else "INBOX"
 
 
-def _behind(account_id: int, inbox: str, select) -> bool:
+def _stored_state(account_id: int, inbox: str) -> tuple[int, int] | None:
     folder = Folder.objects.filter(account_id=account_id, name=inbox).only("uidnext", "server_messages").first()
-    return folder is None or folder.uidnext != select.uidnext or folder.server_messages != select.exists
+    return None if folder is None else (folder.uidnext, folder.server_messages)
 
 
-def _sync_inbox(account_id: int, conn, inbox: str, stop: threading.Event) -> None:
-    """Run the Inbox pass; if a periodic pass holds the lock, wait for it briefly and retry."""
+def _connect(account_id: int):
+    """Load the account and log in; None when its password is known to be refused."""
+    account = MailAccount.objects.select_related("owner").get(pk=account_id)
+    if account.auth_failed:
+        return None
+    return open_connection(account), _inbox_name(account_id)
+
+
+def _sync_inbox(account_id: int, conn, inbox: str, stop: threading.Event, db: Callable) -> None:
+    """Run the Inbox pass; if a periodic pass holds the lock, wait for it briefly and retry
+    (waiting outside the database slots, so other accounts' passes go on)."""
     for _attempt in range(50):
         try:
-            account_sync(account_id, folder_name=inbox, connection=conn)
+            db(account_sync, account_id, folder_name=inbox, connection=conn)
             return
         except SyncBusy:
             if stop.wait(0.2):
                 return
 
 
-def listen(account_id: int, stop: threading.Event) -> None:
+def listen(account_id: int, stop: threading.Event, db: Callable = _inline) -> None:
+    """Hold IDLE on the account's Inbox until `stop` is set. `db` runs the database work."""
     delay = 1.0
     while not stop.is_set():
         try:
-            account = MailAccount.objects.select_related("owner").get(pk=account_id)
-            if account.auth_failed:
+            opened = db(_connect, account_id)
+            if opened is None:
                 logger.warning("account %s: password refused, IDLE listener stops", account_id)
                 return
-            with open_connection(account) as conn:
-                inbox = _inbox_name(account_id)
-                _sync_inbox(account_id, conn, inbox, stop)  # catch up on what came while away
+            conn, inbox = opened
+            with conn:
+                _sync_inbox(account_id, conn, inbox, stop, db)  # catch up on what came while away
                 delay = 1.0
                 caught_up = False
                 while not stop.is_set():
+                    # The stored state first, then SELECT, then IDLE at once: mail that lands
+                    # while this thread waits for a database slot shows in the SELECT.
+                    stored = None if caught_up else db(_stored_state, account_id, inbox)
                     select = conn.select(inbox, readonly=True)
-                    if not caught_up and _behind(account_id, inbox, select):
+                    if not caught_up and stored != (select.uidnext, select.exists):
                         # Mail that came while the last pass ran raises no IDLE event: catch up
                         # first (once per cycle, so a folder that cannot sync never spins).
-                        _sync_inbox(account_id, conn, inbox, stop)
+                        _sync_inbox(account_id, conn, inbox, stop, db)
                         caught_up = True
                         continue
                     caught_up = False
@@ -70,7 +130,7 @@ def listen(account_id: int, stop: threading.Event) -> None:
                         activity = conn.idle_wait(WAIT_SLICE_SECONDS)
                     conn.idle_done()
                     if activity:
-                        _sync_inbox(account_id, conn, inbox, stop)
+                        _sync_inbox(account_id, conn, inbox, stop, db)
         except MailAccount.DoesNotExist:
             return
         except AuthFailed:
@@ -82,10 +142,73 @@ def listen(account_id: int, stop: threading.Event) -> None:
             delay = min(delay * 2, 60)
 
 
-def run_listeners(account_ids: list[int], stop: threading.Event) -> list[threading.Thread]:
-    threads = []
-    for account_id in account_ids:
-        thread = threading.Thread(target=listen, args=(account_id, stop), name=f"idle-{account_id}", daemon=True)
-        thread.start()
-        threads.append(thread)
-    return threads
+class _Listening:
+    def __init__(self, account_id: int, db: Callable):
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(account_id, db), name=f"idle-{account_id}",
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self, account_id: int, db: Callable) -> None:
+        try:
+            listen(account_id, self.stop, db)
+        except CancelledError:
+            pass  # the process is stopping: its database slots are shut
+        except Exception:
+            logger.exception("account %s: IDLE listener failed", account_id)
+
+
+def listeners_serve(*, stop: threading.Event, only: list[int] | None = None,
+                    report: Callable[[str], None] = lambda line: None) -> None:
+    """Run this process's share of the IDLE listeners until `stop` is set, then free its leases.
+
+    Every MAIL_IDLE_RENEW_SECONDS: renew the leases held; drop the accounts whose lease was lost
+    (or whose listener ended); give back what exceeds an even share; claim free or lapsed ones.
+    If the database cannot be reached for a whole lease, drop everything: others may hold it now.
+    """
+    leases = ListenerLeases(only=only)
+    db = DatabaseSlots()
+    running: dict[int, _Listening] = {}
+    last_renewed = time.monotonic()
+    reported = None
+    try:
+        while not stop.is_set():
+            try:
+                held = leases.heartbeat()
+                last_renewed = time.monotonic()
+                ended = {pk for pk, one in running.items() if not one.thread.is_alive()}
+                for pk in {pk for pk in running if pk not in held} | ended:
+                    running.pop(pk).stop.set()
+                leases.release(ended)  # listed again at the next claim if still eligible
+                held -= ended
+                share = leases.share()
+                if len(held) > share:
+                    excess = sorted(held, reverse=True)[:len(held) - share]
+                    for pk in excess:
+                        if pk in running:
+                            running.pop(pk).stop.set()
+                    leases.release(excess)
+                    held -= set(excess)
+                held |= set(leases.claim(share - len(held)))
+                for pk in sorted(held - set(running) - ended):
+                    running[pk] = _Listening(pk, db)
+            except DatabaseError as exc:
+                logger.warning("IDLE leases not renewed: %s", exc)
+                if time.monotonic() - last_renewed > settings.MAIL_IDLE_LEASE_SECONDS:
+                    for one in running.values():
+                        one.stop.set()
+                    running.clear()
+            if len(running) != reported:
+                reported = len(running)
+                report(f"listening on {reported} accounts")
+            stop.wait(settings.MAIL_IDLE_RENEW_SECONDS)
+    finally:
+        for one in running.values():
+            one.stop.set()
+        for one in running.values():
+            one.thread.join(timeout=5)
+        try:
+            leases.stop()
+        except DatabaseError as exc:
+            logger.warning("IDLE leases not released (they lapse by themselves): %s", exc)
+        db.shutdown()

@@ -19,6 +19,7 @@ from messages_app.mime.html_text import html_to_text
 from messages_app.mime.parse import get_part_payload, iter_part_payloads, parse_message
 from messages_app.models import Attachment, MailAccount, Message, MessageBody, MessageSource
 from messages_app.services.connections import imap_connect
+from messages_app.services.imap_session import imap_session, raw_recall, raw_remember
 from messages_app.services.message_actions import message_flags_set
 
 logger = logging.getLogger(__name__)
@@ -197,59 +198,49 @@ def attachments_zip(*, message: Message, attachments: list[Attachment]) -> bytes
     return buffer.getvalue()
 
 
+def _server_raws(messages: list[Message]):
+    """(message, raw) for messages in folders, in UID order: one connection per account (the
+    run's, see imap_session), one FETCH per PREFETCH_BATCH. What the run fetched already is not
+    downloaded again; a message the server no longer has is skipped (the next pass detaches it)."""
+    by_folder: dict[int, list[Message]] = {}
+    for message in sorted(messages, key=lambda m: (m.account_id, m.folder_id, m.uid)):
+        if (raw := raw_recall(message.pk)) is not None:
+            yield message, raw
+        else:
+            by_folder.setdefault(message.folder_id, []).append(message)
+    for folder_messages in by_folder.values():
+        with imap_session(folder_messages[0].account) as conn:
+            conn.select(folder_messages[0].folder.name, readonly=True)
+            for start in range(0, len(folder_messages), PREFETCH_BATCH):
+                chunk = folder_messages[start:start + PREFETCH_BATCH]
+                raws = conn.fetch_raw_many([m.uid for m in chunk])
+                for message in chunk:
+                    if (raw := raws.get(message.uid)) is not None:
+                        raw_remember(message.pk, raw)
+                        yield message, raw
+
+
 def message_bodies_fetch(*, message_ids: list[int]) -> int:
-    """Fetch and store the bodies of these messages that have none yet: one connection per
-    account, one FETCH per 50 messages. A message the server no longer has is skipped (it is
-    detached by the next pass). Idempotent. Returns how many were stored."""
+    """Fetch and store the bodies of these messages that have none yet. Idempotent. Returns how
+    many were stored."""
     pending = list(Message.objects.filter(pk__in=message_ids, body__isnull=True, folder__isnull=False)
-                   .select_related("folder", "account").order_by("account_id", "folder_id", "uid"))
+                   .select_related("folder", "account"))
     stored = 0
-    by_account: dict[int, list[Message]] = {}
-    for message in pending:
-        by_account.setdefault(message.account_id, []).append(message)
-    for messages in by_account.values():
-        with imap_connect(messages[0].account) as conn:
-            by_folder: dict[int, list[Message]] = {}
-            for message in messages:
-                by_folder.setdefault(message.folder_id, []).append(message)
-            for folder_messages in by_folder.values():
-                conn.select(folder_messages[0].folder.name, readonly=True)
-                for start in range(0, len(folder_messages), PREFETCH_BATCH):
-                    chunk = folder_messages[start:start + PREFETCH_BATCH]
-                    raws = conn.fetch_raw_many([m.uid for m in chunk])
-                    for message in chunk:
-                        if message.uid in raws:
-                            _store_body(message, raws[message.uid])
-                            stored += 1
+    for message, raw in _server_raws(pending):
+        _store_body(message, raw)
+        stored += 1
     return stored
 
 
 def message_sources_keep(*, message_ids: list[int]) -> int:
-    """message_source_keep for many messages: one connection per account, one FETCH per 50
-    messages. Messages already kept, local or detached are skipped; a message the server no
-    longer has is skipped too (its row settles at the end of the pass). Returns how many were kept."""
+    """message_source_keep for many messages. Messages already kept, local or detached are
+    skipped, and so are those the server no longer has. Returns how many were kept."""
     pending = list(Message.objects.filter(pk__in=message_ids, source__isnull=True, folder__isnull=False)
-                   .select_related("folder", "account").order_by("account_id", "folder_id", "uid"))
+                   .select_related("folder", "account"))
     kept = 0
-    by_account: dict[int, list[Message]] = {}
-    for message in pending:
-        by_account.setdefault(message.account_id, []).append(message)
-    for messages in by_account.values():
-        with imap_connect(messages[0].account) as conn:
-            by_folder: dict[int, list[Message]] = {}
-            for message in messages:
-                by_folder.setdefault(message.folder_id, []).append(message)
-            for folder_messages in by_folder.values():
-                conn.select(folder_messages[0].folder.name, readonly=True)
-                for start in range(0, len(folder_messages), PREFETCH_BATCH):
-                    chunk = folder_messages[start:start + PREFETCH_BATCH]
-                    raws = conn.fetch_raw_many([m.uid for m in chunk])
-                    for message in chunk:
-                        raw = raws.get(message.uid)
-                        if raw is None:
-                            continue
-                        if not MessageBody.objects.filter(message=message).exists():
-                            _store_body(message, raw)
-                        MessageSource.objects.get_or_create(message=message, defaults={"raw": raw})
-                        kept += 1
+    for message, raw in _server_raws(pending):
+        if not MessageBody.objects.filter(message=message).exists():
+            _store_body(message, raw)
+        MessageSource.objects.get_or_create(message=message, defaults={"raw": raw})
+        kept += 1
     return kept

@@ -4,8 +4,9 @@ Invariants:
 - A message leaves at most once without the user saying otherwise: a row is sent only by the
   worker whose conditional UPDATE (scheduled and due -> sending, checked by its rowcount) won it.
 - A row left `sending` after its claim lapsed (the worker died mid-send) is reconciled before any
-  retry: its Message-ID found in the account's Sent folder -> sent; not found -> uncertain, and
-  only the user sends it again (`outbox_resend`). Never silently lost, never blindly sent twice.
+  retry: its Message-ID found in the account's Sent folder -> sent (and the after-send steps the
+  dead worker missed run then, once); not found -> uncertain, and only the user sends it again
+  (`outbox_resend`). Never silently lost, never blindly sent twice.
 - Order of a send: SMTP, then the copy in Sent, then the database. A worker killed between the
   first two leaves `uncertain`; after the copy is in Sent, reconciliation finds it.
 - Transient failures (4xx, unreachable) go back to scheduled with a later send_at (backoff);
@@ -321,6 +322,7 @@ def _record_failure(item: OutgoingMessage, token: str, exc: MailError, result: S
     if partly_sent:
         result.sent += 1
         result.ids.append(item.pk)
+        _after_sent(item)
     else:
         result.failed += 1
 
@@ -349,12 +351,12 @@ def _file_in_sent(account: MailAccount, raw: bytes, sessions: _Sessions) -> str:
         return ""
     try:
         connection = sessions.imap(account)
-        folder = sent_folder_name(account, connection)
+        folder = sessions.sent_folder(account, connection)
         if folder is None:
             return _("Sent, but the account has no Sent folder for a copy.")
         connection.append(folder, raw, flags=["\\Seen"], when=timezone.now())
     except MailError as exc:
-        sessions.drop_imap(account)
+        sessions.drop_imap(account)  # and the folder name it found: looked up afresh next time
         logger.warning("outbox: copy to Sent of account %s failed: %s", account.pk, exc)
         return _("Sent, but the copy could not be saved in Sent: %(reason)s") % {"reason": exc.user_message()}
     return ""
@@ -383,6 +385,8 @@ def _reconcile_lapsed(now: datetime, sessions: _Sessions, result: SendDueResult)
         if found:
             if _finish(item, token, state=OutboxState.SENT, sent_at=timezone.now(), error=""):
                 result.reconciled_sent += 1
+                # The dead worker never got to them: flag the original, remove the draft (once).
+                _after_sent(item)
         elif _finish(item, token, state=OutboxState.UNCERTAIN,
                      error=_("The sending was interrupted and the message is not in Sent: it may or may not "
                                  "have left. Send it again if the recipients did not get it.")):
@@ -391,7 +395,7 @@ def _reconcile_lapsed(now: datetime, sessions: _Sessions, result: SendDueResult)
 
 def _in_sent(item: OutgoingMessage, sessions: _Sessions) -> bool:
     connection = sessions.imap(item.account)
-    folder = sent_folder_name(item.account, connection)
+    folder = sessions.sent_folder(item.account, connection)
     if folder is None:
         return False
     connection.select(folder, readonly=True)
@@ -446,11 +450,14 @@ class _LeaseKeeper:
 
 
 class _Sessions:
-    """One SMTP and one IMAP connection per account for the length of a pass."""
+    """One SMTP and one IMAP connection per account for the length of a pass, and the account's
+    Sent folder as found once on that connection (a database query, and a LIST when the account
+    has not synced its folders yet: per message they cost about as much as the copy itself)."""
 
     def __init__(self):
         self._smtp: dict[int, object] = {}
         self._imap: dict[int, object] = {}
+        self._sent: dict[int, str | None] = {}
         self.lease = _LeaseKeeper()
 
     def __enter__(self) -> _Sessions:
@@ -478,7 +485,13 @@ class _Sessions:
             with contextlib.suppress(Exception):
                 connection.close()
 
+    def sent_folder(self, account: MailAccount, connection) -> str | None:
+        if account.pk not in self._sent:
+            self._sent[account.pk] = sent_folder_name(account, connection)
+        return self._sent[account.pk]
+
     def drop_imap(self, account: MailAccount) -> None:
+        self._sent.pop(account.pk, None)
         connection = self._imap.pop(account.pk, None)
         if connection is not None:
             with contextlib.suppress(Exception):

@@ -27,7 +27,7 @@ from messages_app.exceptions import MailError
 from messages_app.mime.headers import header_items
 from messages_app.models import Folder, MailAccount, MailRule, Message, RuleJob, RuleRun, RuleServerState
 from messages_app.rules import Facts, Plan, Rule, RuleError
-from messages_app.services.connections import imap_connect
+from messages_app.services.imap_session import imap_session
 from messages_app.sync.pending import apply_action
 
 logger = logging.getLogger(__name__)
@@ -255,7 +255,7 @@ def rules_arrival_step(message_ids: list[int]) -> None:
         _link_crm([(m, p) for m, p in items if p.link_crm])
         started = set(RuleRun.objects.filter(message__in=[m for m, _ in items]).values_list("message_id", flat=True))
         RuleRun.objects.bulk_create([RuleRun(message=m, matched=p.matched) for m, p in items], ignore_conflicts=True)
-        with imap_connect(account) as conn:
+        with imap_session(account) as conn:
             runner = _Runner(account, conn)
             fresh = [(m, p) for m, p in items if m.pk not in started]
             rerun = [(m, p) for m, p in items if m.pk in started]
@@ -321,7 +321,7 @@ def rule_job_run(*, job_id: int) -> RuleJob:
         if inbox is not None and rules:
             ids = list(Message.objects.filter(folder=inbox).order_by("id").values_list("id", flat=True))
             RuleJob.objects.filter(pk=job.pk).update(total=len(ids))
-            with imap_connect(account) as conn:
+            with imap_session(account) as conn:
                 runner = _Runner(account, conn)
                 for start in range(0, len(ids), JOB_BATCH):
                     batch = list(Message.objects.filter(pk__in=ids[start:start + JOB_BATCH], folder=inbox)

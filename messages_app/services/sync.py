@@ -5,11 +5,13 @@ way: a pass is complete when what follows its new mail has run (or is waiting fo
 from django.conf import settings
 
 from messages_app.arrival import pipeline
+from messages_app.exceptions import MailError, is_transient
 from messages_app.models import MailAccount
 from messages_app.services.connections import imap_connect
 from messages_app.sync.account import AccountResult, sync_account
 from messages_app.sync.engine import verify_folder
 from messages_app.sync.lock import account_lock
+from messages_app.sync.schedule import sync_pass_failed, sync_pass_succeeded
 
 
 def open_connection(account: MailAccount, *, deadline: float | None = None):
@@ -30,10 +32,19 @@ def account_sync(account_id: int, *, folder_name: str | None = None,
     """One pass over the account (or one folder), then the arrival steps of its new mail.
     Raises SyncBusy when another holder keeps the lock past `wait_seconds`, MailError when the
     pass could not complete."""
-    result = sync_account(account_id, connect=_pass_connection, folder_name=folder_name, connection=connection,
-                          wait_seconds=wait_seconds)
+    try:
+        result = sync_account(account_id, connect=_pass_connection, folder_name=folder_name, connection=connection,
+                              wait_seconds=wait_seconds)
+    except MailError as exc:
+        # A server that cannot be reached is backed off by the periodic pass (sync/schedule.py);
+        # the IDLE listener's own connection reconnects with its own backoff.
+        if is_transient(exc) and connection is None:
+            sync_pass_failed(account_id)
+        raise
+    sync_pass_succeeded(account_id, full=folder_name is None)
     if drain_arrivals:
-        result.arrivals = pipeline.drain(account_id=account_id)
+        # The caller's kept connection serves the steps too (the IDLE listener's, say): no login.
+        result.arrivals = pipeline.drain(account_id=account_id, connection=connection)
     return result
 
 

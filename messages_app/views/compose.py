@@ -36,7 +36,7 @@ from messages_app.mime.sanitize import clean_html, text_to_html
 from messages_app.models import MailAccount, Message, OutgoingContext
 from messages_app.selectors import own_account_ids, own_accounts, sender_accounts_for, visible_message_or_404
 from messages_app.selectors.correspondents import address_suggestions
-from messages_app.selectors.outbox import own_outgoing, own_scheduled
+from messages_app.selectors.outbox import own_outgoing, own_scheduled, own_unsent
 from messages_app.selectors.uploads import own_uploads
 from messages_app.services.compose import (
     ComposeData,
@@ -52,7 +52,7 @@ from messages_app.services.compose import (
     valid_draft_id,
 )
 from messages_app.services.message_body import attachment_payload, message_body_get, message_raw
-from messages_app.services.outbox import SenderNotAllowed, outbox_cancel, outbox_reschedule
+from messages_app.services.outbox import SenderNotAllowed, outbox_cancel, outbox_reschedule, outbox_resend
 from messages_app.services.signatures import signature_for
 from messages_app.signatures import signature_text
 
@@ -173,7 +173,7 @@ def _initial_state(request) -> ComposeState:
         return state
     if params.get("outbox"):
         item = get_object_or_404(own_outgoing(user), pk=int(params["outbox"]),
-                                 state__in=[OutboxState.SCHEDULED, OutboxState.CANCELLED])
+                                 state__in=[OutboxState.SCHEDULED, OutboxState.CANCELLED, OutboxState.FAILED])
         return state_from_outbox(user=user, item=item)
     state = ComposeState()
     if params.get("to"):
@@ -428,6 +428,15 @@ def scheduled_items(user):
     return own_scheduled(user)
 
 
+# How long a message that did not leave (failed, or uncertain after a dead worker) stays listed
+# in Programmati, with the server's reason and what the user can do about it.
+UNSENT_SHOWN_DAYS = 7
+
+
+def unsent_items(user):
+    return own_unsent(user, since=timezone.now() - timedelta(days=UNSENT_SHOWN_DAYS))[:50]
+
+
 def _scheduled_url() -> str:
     return reverse("messages_app:special", args=[SpecialFolder.SCHEDULED.value])
 
@@ -435,9 +444,15 @@ def _scheduled_url() -> str:
 @login_required
 @require_POST
 def scheduled_action(request, pk: int):
-    """Programmati: send now, reschedule or delete one scheduled message of the user's."""
+    """Programmati: send now, reschedule or delete one scheduled message of the user's, or send
+    again one whose sending was interrupted (uncertain)."""
     item = get_object_or_404(own_outgoing(request.user), pk=pk)
     action = request.POST.get("action", "")
+    if action == "resend":
+        done = outbox_resend(user=request.user, outbox_id=pk)  # beat's poll sends it within seconds
+        request.session["postino_notice"] = _("Sending again.") if done else _(
+            "“%(subject)s” is no longer waiting for your choice.") % {"subject": item.subject}
+        return redirect(_scheduled_url())
     if action == "send_now":
         done = outbox_reschedule(user=request.user, outbox_id=pk, send_at=timezone.now())
         notice = _("Sending now.") if done else ""

@@ -28,7 +28,7 @@ from messages_app.mailbox.threads import thread_messages, threads_page
 from messages_app.mailbox.tree import folder_tree, move_targets
 from messages_app.selectors import folders_of
 from messages_app.services.preferences import preferences_of
-from messages_app.views.compose import scheduled_items, sent_toast
+from messages_app.views.compose import scheduled_items, sent_toast, unsent_items
 
 QUERY_MAX_CHARS = 200
 SCHEDULED_KEY = f"special:{SpecialFolder.SCHEDULED.value}"
@@ -69,6 +69,7 @@ def list_context(request, scope: Scope) -> dict:
         "move_targets": move_targets(list(folders_of(request.user))),
         "changes_token": change_token(request.user), "live_poll_ms": settings.MAIL_LIVE_POLL_SECONDS * 1000,
         "scheduled": list(scheduled_items(request.user)) if scope.key == SCHEDULED_KEY else None,
+        "unsent": list(unsent_items(request.user)) if scope.key == SCHEDULED_KEY else [],
     }
 
 

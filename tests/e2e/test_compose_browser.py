@@ -121,3 +121,97 @@ def test_reply_from_the_reading_pane(browser, size, live_server, owner, inbox, s
         assert not violations, violations
     finally:
         context.close()
+
+
+@pytest.mark.slow
+def test_programmati_shows_what_did_not_leave_and_sends_an_interrupted_one_again(browser, size, live_server, owner,
+                                                                               inbox, smtp_server):
+    from messages_app.services.outbox import outbox_queue
+
+    account = inbox.account
+    smtp_server.refuse_data_from(account.email, "554 5.6.0 Message rejected as spam")
+    try:
+        outbox_queue(user=owner, account=account, to=["luigi@cliente.test"], subject="Offerta respinta",
+                     text="Buongiorno", undo_seconds=0)
+        assert outbox_send_due().failed == 1
+    finally:
+        del smtp_server.data_replies[account.email.lower()]
+    interrupted = outbox_queue(user=owner, account=account, to=[("Mario Rossi", "mario@cliente.test")],
+                               subject="Verbale forse partito", text="In allegato il verbale.", undo_seconds=0)
+    OutgoingMessage.objects.filter(pk=interrupted.pk).update(state="sending", claim_token="dead",
+                                                             claimed_until=timezone.now() - timedelta(seconds=1))
+    assert outbox_send_due().uncertain == 1  # a worker died mid-send: not found in Sent
+    context, tab = open_tab(browser, size)
+    violations = csp_violations(tab)
+    try:
+        log_in(tab, live_server, "owner", "owner-pass-1")
+        tab.goto(f"{live_server.url}/messages/special/scheduled/")
+        failed = tab.locator("#unsent li[data-state=failed]", has_text="Offerta respinta")
+        expect(failed).to_contain_text("554 Message rejected as spam")
+        expect(failed.locator("a", has_text="Modifica e invia di nuovo")).to_be_visible()
+        uncertain = tab.locator("#unsent li[data-state=uncertain]", has_text="Verbale forse partito")
+        expect(uncertain).to_contain_text("Invio interrotto")
+        shot(tab, "programmati-not-sent", size)
+        uncertain.locator("button[value=resend]").click()
+        expect(tab.locator("#toast .toast")).to_contain_text("Nuovo invio in corso")
+        expect(tab.locator("#unsent li[data-state=uncertain]")).to_have_count(0)
+        assert outbox_send_due().ids == [interrupted.pk]
+        assert len(smtp_server.wait_for(1, login=inbox.mail_user.login)) == 1
+        assert not violations, violations
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+def test_an_upload_shows_its_progress_and_one_over_the_limit_a_clear_error(browser, live_server, owner, inbox,
+                                                                         settings, tmp_path):
+    settings.MAIL_MAX_ATTACHMENT_MB = 1
+    context, tab = open_tab(browser, "desktop")
+    try:
+        log_in(tab, live_server, "owner", "owner-pass-1")
+        tab.goto(f"{live_server.url}/messages/compose/")
+        big = tmp_path / "listino completo.pdf"
+        big.write_bytes(b"%PDF-1.4 " + b"x" * 1_200_000)
+        tab.set_input_files("#file-input", str(big))
+        expect(tab.locator("#upload-error")).to_contain_text("listino completo.pdf")
+        expect(tab.locator("#upload-error")).to_contain_text("1 MB")
+        expect(tab.locator("#upload-list li")).to_have_count(0)
+        # A slow line, so the bar is seen moving before the upload is done.
+        cdp = context.new_cdp_session(tab)
+        cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 20,
+                                                      "downloadThroughput": 1_000_000, "uploadThroughput": 200_000})
+        small = tmp_path / "offerta.pdf"
+        small.write_bytes(b"%PDF-1.4 " + b"y" * 500_000)
+        tab.set_input_files("#file-input", str(small))
+        bar = tab.locator("#upload-list li.upload progress")
+        expect(bar).to_be_visible()
+        tab.wait_for_function("() => { const p = document.querySelector('#upload-list progress');"
+                              " return !p || p.value > 0; }")
+        shot(tab, "compose-upload-progress", "desktop")
+        expect(tab.locator("#upload-list li.upload.done")).to_contain_text("offerta.pdf", timeout=20_000)
+        expect(tab.locator("#upload-error")).to_be_hidden()
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+def test_leaving_the_page_before_the_autosave_still_keeps_the_draft(browser, live_server, owner, inbox):
+    import time
+
+    context, tab = open_tab(browser, "desktop")
+    try:
+        log_in(tab, live_server, "owner", "owner-pass-1")
+        tab.goto(f"{live_server.url}/messages/compose/")
+        tab.fill("#id_subject", "Appunti da finire")
+        tab.locator(".ql-editor").click()
+        tab.keyboard.type("Prima bozza")
+        draft_id = tab.locator("input[name=draft_id]").input_value()
+        assert drafts_on_server(inbox.mail_user, draft_id) == []  # the timer has not saved it yet
+        tab.goto(f"{live_server.url}/messages/")  # well before the 5 s autosave: the page's beacon saves it
+        deadline = time.monotonic() + 8
+        while not drafts_on_server(inbox.mail_user, draft_id) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        copies = drafts_on_server(inbox.mail_user, draft_id)
+        assert len(copies) == 1 and b"Appunti da finire" in copies[0]
+    finally:
+        context.close()

@@ -1,4 +1,7 @@
-"""mail_idle [--account ID ...]: hold IMAP IDLE on every account's Inbox until stopped."""
+"""mail_idle [--account ID ...]: hold IMAP IDLE on this listener's share of the accounts until stopped.
+
+Any number may run: they share the accounts by leases in the database and take over a dead
+one's accounts within a lease (MAIL_IDLE_LEASE_SECONDS)."""
 
 import signal
 import threading
@@ -7,9 +10,7 @@ from django.core.management.base import CommandError
 
 from messages_app.management.base import MailCommand, positive_int
 from messages_app.models import MailAccount
-from messages_app.services.idle_listener import run_listeners
-
-RESCAN_SECONDS = 30
+from messages_app.services.idle_listener import listeners_serve
 
 
 class Command(MailCommand):
@@ -26,18 +27,9 @@ class Command(MailCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        listening: dict[int, threading.Thread] = {}
-        while not stop.is_set():
-            # Accounts added (or passwords fixed) since the last look get a listener too.
-            accounts = MailAccount.objects.filter(auth_failed=False)
-            if account:
-                accounts = accounts.filter(pk__in=account)
-            fresh = [pk for pk in accounts.values_list("pk", flat=True)
-                     if pk not in listening or not listening[pk].is_alive()]
-            if fresh:
-                listening.update(zip(fresh, run_listeners(fresh, stop), strict=True))
-                self.stdout.write(f"listening on {len(listening)} accounts")
-                self.stdout.flush()
-            stop.wait(RESCAN_SECONDS)
-        for thread in listening.values():
-            thread.join(timeout=5)
+
+        def report(line: str) -> None:
+            self.stdout.write(line)
+            self.stdout.flush()
+
+        listeners_serve(stop=stop, only=account, report=report)

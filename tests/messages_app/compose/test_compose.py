@@ -411,3 +411,153 @@ def test_a_draft_of_another_program_is_continued_and_replaced_by_ours(owner, mai
     assert server_subjects(mail_user, "Drafts") == ["Bozza Thunderbird"]  # ours only, not two
     assert len(drafts_on_server(mail_user, draft_id)) == 1
     assert not Message.objects.filter(pk=row.pk).exists()
+
+
+def test_a_message_written_on_the_page_arrives_byte_correct_encoded_alternatives_and_cid_images(
+        owner_client, owner, mail_account, mail_user, smtp_server, settings_fast):
+    import base64
+    import re
+
+    from tests.messages_app.views.mails import PNG_1PX
+
+    owner.last_name = "Scarpà"
+    owner.save(update_fields=["last_name"])
+    upload = owner_client.post(reverse("messages_app:compose_upload"),
+                               {"file": _file("offerta ç è.pdf", b"%PDF-1.4 dati")}).json()
+    pasted = base64.b64encode(PNG_1PX).decode()
+    response = send_form(owner_client, mail_account, to="Niccolò Rossi <niccolo@example.test>",
+                         subject="Preventivo però è pronto", uploads=[upload["id"]],
+                         body_html=f'<p>Caffè ☕ <img src="data:image/png;base64,{pasted}" alt="logo"></p>')
+    assert response.status_code == 200, response.content
+    assert outbox_send_due().sent == 1
+    received = smtp_server.wait_for(1, login=mail_user.login)[-1]
+    raw = received.data
+    assert raw == bytes(OutgoingMessage.objects.get().raw)  # what left is what the outbox built
+    assert raw.isascii()  # no raw 8-bit anywhere: encoded words, RFC 2231, QP/base64 bodies
+    head = re.sub(r"\r\n[ \t]+", " ", raw.split(b"\r\n\r\n", 1)[0].decode()).split("\r\n")  # unfolded
+    assert f"From: =?utf-8?q?Olga_Scarp=C3=A0?= <{mail_account.email}>" in head  # RFC 2047
+    assert "To: =?utf-8?q?Niccol=C3=B2_Rossi?= <niccolo@example.test>" in head
+    assert any(line.startswith("Subject: =?utf-8?") for line in head)
+    assert b"filename*=utf-8''offerta%20%C3%A7%20%C3%A8.pdf" in raw
+    message = parse(raw)
+    assert message["Subject"] == "Preventivo però è pronto"
+    assert message["From"].addresses[0].display_name == "Olga Scarpà"
+    assert message["To"].addresses[0].display_name == "Niccolò Rossi"
+    shape = [part.get_content_type() for part in message.walk()]
+    assert shape == ["multipart/mixed", "multipart/alternative", "text/plain", "multipart/related", "text/html",
+                     "image/png", "application/octet-stream"]
+    assert "Caffè ☕" in message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "data:image" not in html
+    cid = re.search(r'src="cid:([^"]+)"', html).group(1)
+    image = next(part for part in message.walk() if part.get_content_type() == "image/png")
+    assert image["Content-ID"] == f"<{cid}>" and image.get_content() == PNG_1PX
+    attached = next(message.iter_attachments())
+    assert attached.get_filename() == "offerta ç è.pdf" and attached.get_content() == b"%PDF-1.4 dati"
+
+
+def test_the_company_signature_arrives_rendered_for_each_of_two_senders(owner, colleague, mail_user, smtp_server,
+                                                                        settings_fast):
+    from django.contrib.auth import get_user_model
+
+    from messages_app.services.compose import compose_send
+    from messages_app.services.signatures import account_signature_update, company_signature_save
+
+    User = get_user_model()
+    User.objects.filter(pk=owner.pk).update(role=User.Role.SALES, phone="+39 02 111")
+    User.objects.filter(pk=colleague.pk).update(first_name="Carlo", last_name="Bianchi", role=User.Role.SUPPORT,
+                                                phone="+39 02 222", email="carlo@crm.test")
+    company_signature_save(html="<p><b>$Users||first_name$ $Users||last_name$</b> · $Users||roleid$<br>"
+                                "Tel. $Users||phone_work$ · $Users||email1$</p><p>ACME S.p.A.</p>")
+    second = new_mail_user(mail_user.dovecot, mail_user.smtp)
+    for user, server_user in ((owner, mail_user), (colleague, second)):
+        user.refresh_from_db()
+        account = account_on(user, server_user)
+        account_signature_update(account=account, choice="company", personal_html="")
+        compose_send(user=user, data=ComposeData(account=account, to=[("", "cliente@example.test")],
+                                                 subject="Offerta", body_html="<p>Buongiorno</p>"))
+    assert outbox_send_due().sent == 2
+    olga = parse(smtp_server.wait_for(1, login=mail_user.login)[-1].data)
+    carlo = parse(smtp_server.wait_for(1, login=second.login)[-1].data)
+    for message, words in ((olga, "<b>Olga Owner</b> · Vendite<br>Tel. +39 02 111 · olga@crm.test"),
+                           (carlo, "<b>Carlo Bianchi</b> · Assistenza<br>Tel. +39 02 222 · carlo@crm.test")):
+        html = message.get_body(("html",)).get_content()
+        assert words in html and "$Users||" not in html and html.count("postino-signature") == 1
+        text = message.get_body(("plain",)).get_content()
+        assert words.replace("<b>", "").replace("</b>", "").replace("<br>", "\n") in text.replace("\r\n", "\n")
+
+
+SCHEDULED_PAGE = reverse("messages_app:special", args=["scheduled"])
+
+
+def test_a_message_refused_for_good_shows_in_programmati_with_the_servers_reason_and_can_be_sent_edited(
+        owner_client, owner, mail_account, mail_user, smtp_server, settings_fast):
+    smtp_server.refuse_data_from(mail_account.email, "554 5.6.0 Message rejected as spam")
+    try:
+        send_form(owner_client, mail_account, subject="Offerta respinta", cc="anna@cliente.test")
+        assert outbox_send_due().failed == 1
+    finally:
+        del smtp_server.data_replies[mail_account.email.lower()]
+    item = OutgoingMessage.objects.get()
+    page = owner_client.get(SCHEDULED_PAGE).content.decode()
+    unsent = page.split('id="unsent"')[1].split("</ul>")[0]
+    assert f'data-outbox="{item.pk}" data-state="failed"' in unsent and "Offerta respinta" in unsent
+    assert "554 Message rejected as spam" in unsent  # the server's own words
+    assert 'value="resend"' not in unsent  # it never left: edit it, not blindly again
+    assert f"{COMPOSE}?outbox={item.pk}" in unsent
+    reopened = owner_client.get(COMPOSE, {"outbox": item.pk}).content.decode()
+    assert 'value="Offerta respinta"' in reopened and "anna@cliente.test" in reopened
+    assert f'name="replaces" value="{item.pk}"' not in reopened  # a new message: the failed one stays as it was
+    send_form(owner_client, mail_account, subject="Offerta respinta", cc="anna@cliente.test")
+    assert outbox_send_due().sent == 1
+    assert parse(smtp_server.wait_for(1, login=mail_user.login)[-1].data)["Subject"] == "Offerta respinta"
+
+
+def test_an_interrupted_message_shows_as_uncertain_and_is_sent_again_only_when_its_user_asks(
+        owner_client, owner, colleague, mail_account, mail_user, smtp_server, settings_fast):
+    send_form(owner_client, mail_account, subject="Forse partito")
+    item = OutgoingMessage.objects.get()
+    # What a worker killed mid-send leaves (the kill itself: tests/messages_app/outbox/test_outbox_workers.py).
+    OutgoingMessage.objects.filter(pk=item.pk).update(state=OutboxState.SENDING, claim_token="dead",
+                                                      claimed_until=timezone.now() - timedelta(seconds=1))
+    assert outbox_send_due().uncertain == 1
+    page = owner_client.get(SCHEDULED_PAGE).content.decode()
+    unsent = page.split('id="unsent"')[1].split("</ul>")[0]
+    assert f'data-outbox="{item.pk}" data-state="uncertain"' in unsent and 'value="resend"' in unsent
+    action = reverse("messages_app:scheduled_action", args=[item.pk])
+    other = Client()
+    other.force_login(colleague)
+    assert other.post(action, {"action": "resend"}).status_code == 404
+    assert "Forse partito" not in other.get(SCHEDULED_PAGE).content.decode()
+    assert outbox_send_due().sent == 0 and smtp_server._matching(mail_user.login) == []
+    assert owner_client.post(action, {"action": "resend"}).status_code == 302
+    assert outbox_send_due().sent == 1
+    assert len(smtp_server.wait_for(1, login=mail_user.login)) == 1
+    assert 'id="unsent"' not in owner_client.get(SCHEDULED_PAGE).content.decode()  # sent: nothing left to decide
+
+
+def test_every_mailbox_page_has_the_compose_button(owner_client, mailbox):
+    inbox = mailbox.message("Offerta rinnovo")
+    pages = [reverse("messages_app:index"), reverse("messages_app:folder", args=[inbox.folder_id]),
+             reverse("messages_app:unified", args=["sent"]), reverse("messages_app:special", args=["scheduled"]),
+             reverse("messages_app:special", args=["flagged"]), reverse("messages_app:message", args=[inbox.pk]),
+             f"{reverse('messages_app:index')}?q=offerta"]
+    for url in pages:
+        page = owner_client.get(url).content.decode()
+        assert f'href="{COMPOSE}" id="compose-button"' in page, url
+        assert f'data-compose-url="{COMPOSE}"' in page, url  # the `c` key's target
+
+
+def test_send_later_and_reschedule_read_the_time_in_the_users_time_zone(owner_client, owner, mail_account):
+    from datetime import UTC, datetime
+
+    owner.time_zone = "America/New_York"
+    owner.save(update_fields=["time_zone"])
+    send_form(owner_client, mail_account, subject="Per New York", send_at="2030-01-15T09:00")
+    item = OutgoingMessage.objects.get()
+    assert item.state == OutboxState.SCHEDULED
+    assert item.send_at == datetime(2030, 1, 15, 14, 0, tzinfo=UTC)  # 09:00 EST
+    owner_client.post(reverse("messages_app:scheduled_action", args=[item.pk]),
+                      {"action": "reschedule", "send_at": "2030-07-15T09:00"})
+    item.refresh_from_db()
+    assert item.send_at == datetime(2030, 7, 15, 13, 0, tzinfo=UTC)  # 09:00 EDT

@@ -6,9 +6,10 @@ import logging
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from messages_app import tasks
-from messages_app.models import MailAccount
+from messages_app.models import MailAccount, SyncLock
 from tests.conftest import account_on
 
 
@@ -46,13 +47,18 @@ def test_a_private_host_stops_the_account_until_the_settings_change(settings, ca
     assert tasks.sync_all_accounts() == 1 and queued == [account.pk]
 
 
-def test_a_transient_error_does_not_stop_the_account(queued, owner, mail_user):
+def test_a_transient_error_does_not_stop_the_account(queued, owner, mail_user, monkeypatch):
+    from messages_app.sync import account as account_pass
     from tests.servers.ports import free_port
+
+    monkeypatch.setattr(account_pass, "RETRY_DELAYS", (0.0,))  # eager retries: 6 passes, each quick
 
     account = account_on(owner, mail_user, imap_port=free_port())  # nothing listens: refused, transient
     result = tasks.sync_account_task.apply(args=[account.pk])
     account.refresh_from_db()
     assert not account.sync_stopped and result.state in ("RETRY", "FAILURE")
+    assert tasks.sync_all_accounts() == 0  # backed off for a while (sync/schedule.py), not stopped
+    SyncLock.objects.filter(pk=account.pk).update(retry_at=timezone.now())
     assert tasks.sync_all_accounts() == 1
 
 

@@ -99,3 +99,27 @@ def test_a_worker_killed_while_retrying_a_partial_send_leaves_it_uncertain(owner
     assert outbox_resend(user=owner, outbox_id=item.pk)
     assert outbox_send_due().sent == 1
     assert [m.rcpt_tos for m in smtp_server.wait_for(2, login=mail_user.login)] == [[fine], [busy]]
+
+
+def test_a_partial_send_that_ends_refused_still_removes_its_draft(owner, mail_account, mail_user, smtp_server):
+    from messages_app.services.compose import ComposeData, compose_send, draft_save, new_draft_id
+    from tests.messages_app.compose.test_compose import drafts_on_server
+
+    busy, fine = address("busy"), address("fine")
+    smtp_server.refuse_recipient(busy, "450 4.2.1 Mailbox busy, try later")
+    draft_id = new_draft_id()
+    data = ComposeData(account=mail_account, to=[("", busy), ("", fine)], subject="Offerta",
+                       body_html="<p>Buongiorno</p>", draft_id=draft_id)
+    draft_save(user=owner, data=data)
+    item = compose_send(user=owner, data=data, send_at=timezone.now())
+    assert outbox_send_due().retried == 1
+    assert len(drafts_on_server(mail_user, draft_id)) == 1  # not sent to everyone yet: the draft stays
+    del smtp_server.recipient_replies[busy]
+    smtp_server.refuse_data_from(mail_account.email, "554 5.6.0 Message rejected")  # now refused for good
+    try:
+        assert outbox_send_due(now=later(hours=1)).sent == 1  # sent, to the one who took it
+    finally:
+        del smtp_server.data_replies[mail_account.email.lower()]
+    item.refresh_from_db()
+    assert item.state == OutboxState.SENT and "Message rejected" in item.error
+    assert drafts_on_server(mail_user, draft_id) == []

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from messages_app.enums import DeliveryStatus, OutboxState
@@ -111,10 +113,14 @@ def test_smtp_4xx_is_retried_later_and_then_delivered(owner, mail_account, mail_
     assert item.send_at > later(seconds=20) and item.attempts == 1
     assert "451" in item.error and "Temporary failure" in item.error
     assert outbox_send_due().sent == 0  # not before its new time
-    del smtp_server.data_replies[mail_account.email.lower()]
-    assert outbox_send_due(now=later(hours=1)).sent == 1
+    first_wait = item.send_at - timezone.now()  # about 30 s
+    assert outbox_send_due(now=later(hours=1)).retried == 1  # still 4xx: retried again, after a longer wait
     item.refresh_from_db()
-    assert item.state == OutboxState.SENT and item.attempts == 2
+    assert item.attempts == 2 and item.send_at - timezone.now() > first_wait + timedelta(seconds=20)  # about 60 s
+    del smtp_server.data_replies[mail_account.email.lower()]
+    assert outbox_send_due(now=later(hours=2)).sent == 1
+    item.refresh_from_db()
+    assert item.state == OutboxState.SENT and item.attempts == 3
     assert len(smtp_server.wait_for(1, login=mail_user.login)) == 1
 
 
@@ -127,6 +133,22 @@ def test_smtp_5xx_fails_with_the_servers_reason(owner, mail_account, mail_user, 
     assert "554" in item.error and "Message rejected as spam" in item.error
     assert outbox_send_due(now=later(hours=1)).sent == 0  # never retried
     del smtp_server.data_replies[mail_account.email.lower()]
+
+
+def test_a_message_too_large_for_the_server_fails_saying_so(owner, mail_account, smtp_server):
+    from django.utils import translation
+
+    smtp_server.refuse_data_from(mail_account.email, "552 5.3.4 Message size exceeds fixed maximum message size")
+    item = queue(owner, mail_account)
+    try:
+        with translation.override("en"):
+            assert outbox_send_due().failed == 1
+    finally:
+        del smtp_server.data_replies[mail_account.email.lower()]
+    item.refresh_from_db()
+    assert item.state == OutboxState.FAILED
+    assert item.error.startswith("The message is too large for the mail server")
+    assert "Message size exceeds fixed maximum message size" in item.error
 
 
 def test_a_refused_recipient_is_marked_not_delivered_and_the_others_get_it(owner, mail_account, mail_user,
@@ -153,11 +175,13 @@ def test_every_recipient_refused_fails_with_each_one_not_delivered(owner, mail_a
         ("nobody@example.test", DeliveryStatus.NOT_DELIVERED)]
 
 
-def test_gmail_and_office365_accounts_get_no_copy_from_postino(owner, dovecot, smtp_server):
+@pytest.mark.parametrize("preset", ["gmail", "office365"])
+def test_gmail_and_office365_accounts_get_no_copy_from_postino(owner, dovecot, smtp_server, preset):
     user = new_mail_user(dovecot, smtp_server)
-    account = account_on(owner, user, preset="gmail")
+    account = account_on(owner, user, preset=preset)
     item = queue(owner, account)
     assert outbox_send_due().sent == 1
+    assert len(smtp_server.wait_for(1, login=user.login)) == 1
     assert sent_copies(user, item.message_id) == []  # the provider files it itself
 
 
@@ -235,3 +259,29 @@ def test_transient_failures_stop_after_the_last_attempt_and_show_why(owner, mail
     assert item.state == OutboxState.FAILED and item.attempts == MAX_ATTEMPTS
     assert "452" in item.error and "Insufficient system storage" in item.error
     del smtp_server.data_replies[mail_account.email.lower()]
+
+
+@pytest.mark.parametrize(("security", "server"), [("ssl", "smtp_server_tls"), ("starttls", "smtp_server_starttls")])
+def test_the_outbox_sends_over_implicit_tls_and_starttls_with_a_login(owner, mail_user, settings, security, server,
+                                                                     request):
+    smtp = request.getfixturevalue(server)
+    settings.MAIL_TLS_CA_FILE = str(smtp.ca_path)  # the test server's own throwaway CA
+    smtp.add_user(mail_user.login, mail_user.password)
+    account = account_on(owner, mail_user, smtp_host="localhost", smtp_port=smtp.port, smtp_security=security)
+    item = queue(owner, account)
+    assert outbox_send_due().sent == 1
+    received = smtp.wait_for(1, login=mail_user.login)[-1]  # authenticated as the account
+    assert received.tls  # STARTTLS upgraded before the login, not left in clear
+    assert received.data == bytes(item.raw)
+    assert sent_copies(mail_user, item.message_id) == [received.data]
+
+
+def test_one_pass_files_every_copy_in_sent_looking_the_folder_up_once(owner, mail_account, mail_user, smtp_server):
+    items = [queue(owner, mail_account, subject=f"Offerta {n}") for n in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        result = outbox_send_due()
+    assert sorted(result.ids) == sorted(item.pk for item in items)
+    for item in items:
+        assert len(sent_copies(mail_user, item.message_id)) == 1
+    folder_reads = [q["sql"] for q in queries.captured_queries if 'FROM "messages_app_folder"' in q["sql"]]
+    assert len(folder_reads) == 1  # the Sent folder, found once for the pass, not once a message

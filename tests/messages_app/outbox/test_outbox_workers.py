@@ -59,6 +59,32 @@ def test_two_workers_over_50_due_messages_deliver_each_exactly_once(owner, mail_
     assert set(OutgoingMessage.objects.values_list("state", flat=True)) == {OutboxState.SENT}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_worker_processes_over_50_due_messages_deliver_each_exactly_once(owner, mail_account, mail_user,
+                                                                           smtp_server, tmp_path):
+    """The same race between two real processes, each with its own database connection."""
+    import json
+
+    items = [queue(owner, mail_account, f"Pratica {n}") for n in range(50)]
+    gate = tmp_path
+    workers = [subprocess.Popen([sys.executable, str(WORKER), "race", str(gate)], cwd=ROOT, env=worker_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    deadline = time.monotonic() + 30
+    while len(list(gate.glob("ready-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (gate / "go").touch()  # both are set up: they claim side by side
+    outputs = [worker.communicate(timeout=60) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], [err for _out, err in outputs]
+    sent_by = [json.loads(out.strip().splitlines()[-1]) for out, _err in outputs]
+    assert all(sent_by), "both workers should have won some claims"
+    assert sorted(sent_by[0] + sent_by[1]) == sorted(item.pk for item in items)  # each by exactly one worker
+    received = smtp_server.wait_for(50, login=mail_user.login)
+    ids = Counter(parse(m.data)["Message-ID"] for m in received)
+    assert len(received) == 50 and set(ids.values()) == {1}
+    assert set(ids) == {item.message_id for item in items}
+    assert set(OutgoingMessage.objects.values_list("state", flat=True)) == {OutboxState.SENT}
+
+
 def run_killed_worker(mode: str) -> None:
     process = subprocess.run([sys.executable, str(WORKER), mode], cwd=ROOT, env=worker_env(), capture_output=True,
                              text=True, timeout=60)
@@ -162,3 +188,34 @@ def test_a_long_send_keeps_its_claim_alive(owner, mail_account, mail_user, monke
     monkeypatch.setattr(outbox, "_file_in_sent", slow_copy)
     assert outbox_send_due().sent == 1
     assert seen == sorted(seen) and len(set(seen)) >= 3  # pushed forward while the send went on
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reply_reconciled_as_sent_flags_its_original_and_removes_its_draft_once(owner, mail_user, smtp_server):
+    from messages_app.models import OutgoingContext
+    from messages_app.services.compose import ComposeData, compose_after_sent, compose_send, draft_save, new_draft_id
+    from tests.messages_app.compose.test_compose import drafts_on_server
+    from tests.messages_app.views import mails
+    from tests.messages_app.views.conftest import make_mailbox, server_flags
+
+    box = make_mailbox(owner, mail_user, [("INBOX", mails.plain(
+        "Riunione", "Ci vediamo?", message_id="<riunione@cliente.test>"), ())])
+    draft_id = new_draft_id()
+    data = ComposeData(account=box.account, to=[("Mario Rossi", "mario@cliente.test")], subject="Re: Riunione",
+                       body_html="<p>Sì, alle 10.</p>", original=box.message("Riunione"), kind="reply",
+                       draft_id=draft_id)
+    draft_save(user=owner, data=data)
+    item = compose_send(user=owner, data=data, send_at=timezone.now())
+    run_killed_worker("after_sent_copy")  # sent and filed in Sent; the after-send steps never ran
+    assert "\\Answered" not in server_flags(mail_user, "INBOX")[box.uids["Riunione"]]
+    assert len(drafts_on_server(mail_user, draft_id)) == 1
+    lapse_claims()
+    assert outbox_send_due().reconciled_sent == 1
+    assert "\\Answered" in server_flags(mail_user, "INBOX")[box.uids["Riunione"]]
+    assert drafts_on_server(mail_user, draft_id) == []
+    assert OutgoingContext.objects.get(message=item).done
+    draft_save(user=owner, data=data)  # the user saves a new draft with that id: not ours to remove again
+    compose_after_sent(item=item)
+    assert len(drafts_on_server(mail_user, draft_id)) == 1
+    assert len(smtp_server.wait_for(1, login=mail_user.login)) == 1
+    assert len(sent_copies(mail_user, item.message_id)) == 1
