@@ -104,6 +104,7 @@ class Plan:
     move_to: str = ""
     delete: bool = False
     link_crm: bool = False
+    link_rule: str = ""  # the name of the first rule that links to the CRM
     matched: list[str] = field(default_factory=list)  # names of the rules that matched
 
     @property
@@ -307,6 +308,7 @@ def plan(rules: Sequence[Rule], facts: Facts) -> Plan:
                 _add(result.copy_to, action.folder)
             elif action.kind == "link_crm":
                 result.link_crm = True
+                result.link_rule = result.link_rule or rule.name
             elif action.kind == "move":
                 if not (result.move_to or result.delete):  # the first move or delete wins
                     result.move_to = action.folder

@@ -3,6 +3,7 @@
 from messages_app.selectors.accounts import (
     mail_account_get,
     mail_accounts_of,
+    own_account_ids,
     own_account_or_404,
     own_accounts,
     sender_accounts_for,
@@ -30,6 +31,7 @@ __all__ = [
     "shared_messages",
     "mail_account_get",
     "mail_accounts_of",
+    "own_account_ids",
     "own_account_or_404",
     "own_accounts",
     "sender_accounts_for",

@@ -10,6 +10,11 @@ def own_accounts(user):
     return MailAccount.objects.filter(account_rule(user)).order_by("-is_primary", "email", "id")
 
 
+def own_account_ids(user) -> set[int]:
+    """Ids of the user's own accounts (to tell them from shared senders in a list of both)."""
+    return set(MailAccount.objects.filter(account_rule(user)).values_list("pk", flat=True))
+
+
 def own_account_or_404(user, pk) -> MailAccount:
     """The user's own account or 404: another user's account does not exist for them."""
     return get_object_or_404(MailAccount.objects.filter(account_rule(user)), pk=pk)

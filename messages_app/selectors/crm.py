@@ -3,8 +3,13 @@
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
+from messages_app.enums import DeliverySource, DeliveryStatus
 from messages_app.models import LinkState, Message, MessageLink, MessageShare, ShareComment
+from messages_app.selectors.outbox import DeliveryLine, delivery_by_message_id
+from messages_app.selectors.pec import UNCONFIRMED_AFTER
 from messages_app.selectors.visibility import message_rule, own_message_rule
 
 TIMELINE_LIMIT = 300
@@ -23,6 +28,35 @@ def pending_links(user) -> QuerySet:
             .filter(message_rule(user, "message__"))
             .select_related("message", "message__folder", "message__account", "contact", "company", "lead")
             .order_by("-message__date", "-id"))
+
+
+_PEC_WORDS = {
+    DeliveryStatus.ACCEPTED: pgettext_lazy("pec delivery", "accepted"),
+    DeliveryStatus.DELIVERED: pgettext_lazy("pec delivery", "delivered"),
+    DeliveryStatus.NOT_DELIVERED: pgettext_lazy("pec delivery", "not delivered"),
+    DeliveryStatus.FAILED: pgettext_lazy("pec delivery", "not accepted"),
+}
+
+
+@dataclass(frozen=True)
+class TimelineDelivery:
+    """One recipient's delivery of a sent message, small and in words, for the timeline."""
+
+    address: str
+    status: str  # a DeliveryStatus, or "unconfirmed" (PEC: no delivery receipt within 24 hours)
+    words: str  # "Delivered", "not delivered" (PEC), "delivery not confirmed" (PEC)
+    reason: str  # "the address does not exist", a PEC errore-esteso, or ""
+    pec: bool
+
+
+def timeline_delivery(line: DeliveryLine, now) -> TimelineDelivery:
+    if line.source != DeliverySource.PEC:
+        return TimelineDelivery(line.address, line.status, line.words, line.reason, False)
+    if line.status == DeliveryStatus.ACCEPTED and now - line.at > UNCONFIRMED_AFTER:
+        return TimelineDelivery(line.address, "unconfirmed",
+                                str(pgettext_lazy("pec delivery", "delivery not confirmed")), "", True)
+    reason = "" if line.status in (DeliveryStatus.ACCEPTED, DeliveryStatus.DELIVERED) else (line.reason or line.reply)
+    return TimelineDelivery(line.address, line.status, str(_PEC_WORDS.get(line.status, line.words)), reason, True)
 
 
 @dataclass
@@ -51,7 +85,18 @@ def record_timeline(user, kind: str, record, *, limit: int = TIMELINE_LIMIT) -> 
         if key not in groups:
             groups[key] = TimelineThread(message.thread_id, message.subject)
         groups[key].links.append(link)
+    _attach_delivery(user, [link for group in groups.values() for link in group.links])
     return list(groups.values())
+
+
+def _attach_delivery(user, links: list[MessageLink]) -> None:
+    """Each timeline link gets `delivery`: the per-recipient delivery (SMTP, DSN, PEC receipts) of
+    its message when the viewing user sent it through the outbox, else [] (one query in all)."""
+    by_id = delivery_by_message_id(user, [link.message.message_id for link in links])
+    now = timezone.now()
+    for link in links:
+        lines = by_id.get(link.message.message_id.strip().strip("<>"), [])
+        link.delivery = [timeline_delivery(line, now) for line in lines]
 
 
 def own_message(user, message: Message) -> bool:

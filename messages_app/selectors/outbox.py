@@ -14,6 +14,22 @@ def outbox_of(user):
     return OutgoingMessage.objects.filter(owner=user)
 
 
+# The name compose's views use: the same rows.
+own_outgoing = outbox_of
+
+
+def own_scheduled(user):
+    """The user's messages waiting for their time (Programmati)."""
+    return (outbox_of(user).filter(state=OutboxState.SCHEDULED)
+            .select_related("account").order_by("send_at", "id"))
+
+
+def own_unsent(user, *, since):
+    """The user's messages that did not leave (failed, or uncertain after a dead worker) since then."""
+    return (outbox_of(user).filter(state__in=[OutboxState.FAILED, OutboxState.UNCERTAIN], send_at__gte=since)
+            .select_related("account").order_by("-send_at", "-id"))
+
+
 def outbox_items(*, user=None, state: str | None = None):
     items = OutgoingMessage.objects.all() if user is None else outbox_of(user)
     if state:
@@ -114,6 +130,24 @@ def delivery_of_message(user, message) -> list[DeliveryLine]:
     item = (outbox_of(user).filter(message_id=message.message_id, state__in=_DELIVERY_STATES)
             .prefetch_related("recipients").order_by("-id").first())
     return delivery_lines(item) if item is not None else []
+
+
+def delivery_by_message_id(user, message_ids) -> dict[str, list[DeliveryLine]]:
+    """Per-recipient delivery of many messages the user sent through the outbox, keyed by their
+    bare Message-ID (no angle brackets), in two queries: for lists such as a CRM record's timeline.
+    The newest outgoing message wins when one Message-ID went out twice."""
+    bare = {m.strip().strip("<>") for m in message_ids} - {""}
+    if not bare:
+        return {}
+    items = (outbox_of(user).filter(message_id__in=[f"<{m}>" for m in bare] + list(bare),
+                                    state__in=_DELIVERY_STATES)
+             .prefetch_related("recipients").order_by("id"))
+    found: dict[str, list[DeliveryLine]] = {}
+    for item in items:
+        lines = delivery_lines(item)
+        if lines:
+            found[item.message_id.strip().strip("<>")] = lines
+    return found
 
 
 _DELIVERY_STATES = (OutboxState.SENT, OutboxState.SCHEDULED, OutboxState.FAILED, OutboxState.UNCERTAIN)

@@ -41,6 +41,7 @@ from messages_app.mime.reply import format_address_list, split_saved_body
 from messages_app.mime.sanitize import clean_html
 from messages_app.models import ComposeUpload, Folder, MailAccount, Message, OutgoingContext, OutgoingMessage
 from messages_app.selectors import own_accounts, sender_accounts_for, visible_messages
+from messages_app.selectors.uploads import own_uploads
 from messages_app.services.connections import imap_connect
 from messages_app.services.outbox import SenderNotAllowed, outbox_cancel, outbox_queue
 from messages_app.services.signatures import signature_for
@@ -122,7 +123,19 @@ def compose_body(*, user, data: ComposeData) -> tuple[str, str]:
 
 
 def _uploads(user, ids) -> list[ComposeUpload]:
-    return list(ComposeUpload.objects.filter(owner=user, pk__in=list(ids)).order_by("id"))
+    return list(own_uploads(user, ids))
+
+
+def compose_upload_add(*, user, filename: str, content_type: str, data: bytes) -> ComposeUpload:
+    """A file attached to a message the user is writing (only they can attach it)."""
+    return ComposeUpload.objects.create(
+        owner=user, filename=(filename or "attachment")[:255],
+        content_type=(content_type or "application/octet-stream")[:255], data=data, size=len(data))
+
+
+def compose_uploads_expire(*, user, before: datetime) -> int:
+    """Remove the user's uploads made before `before` (of messages never sent)."""
+    return own_uploads(user).filter(created_at__lt=before).delete()[0]
 
 
 def _attachments(uploads: list[ComposeUpload]) -> list[Attachment]:
@@ -357,9 +370,9 @@ def state_from_raw(*, user, raw: bytes) -> ComposeState:
             data = inner[0].as_bytes() if isinstance(inner, list) and inner else data
         if data is None:
             continue
-        state.uploads.append(ComposeUpload.objects.create(
-            owner=user, filename=(part.get_filename() or "attachment")[:255],
-            content_type=part.get_content_type(), data=data, size=len(data)))
+        state.uploads.append(compose_upload_add(
+            user=user, filename=part.get_filename() or "attachment", content_type=part.get_content_type(),
+            data=data))
     return state
 
 

@@ -286,6 +286,60 @@ def link_add(*, user, message: Message, kind: str, record_id: int, reason: str =
     return link
 
 
+RULE_DETAIL = "filter: "  # a link made by a filter: "filter: Clienti" (templatetags link_detail)
+
+
+def links_by_rule(*, rule_of: dict[int, str]) -> int:
+    """The filters' "link to the sender's CRM record" (services/rules.py): each message, keyed to
+    the name of the rule that asked, is linked (sure: the user's own rule says so) to every record
+    of its owner holding its sender's address, or else to the companies at the sender's domain
+    (never free-mail). The reason is "manual" (the contract's five reasons: the user's own rule
+    decided it, as a click would), the detail "filter: <the rule's name>". A pending match is
+    confirmed as the rule's; a link the user removed stays removed; one already linked is left as
+    it is. A sender
+    whose header parsed with defects, or one of the owner's own addresses, links nothing.
+    Idempotent. Returns how many links were made or confirmed."""
+    rows = list(Message.objects.filter(pk__in=list(rule_of)).values(
+        "id", "account_id", "local_owner_id", "from_addr", "address_defects", "account__owner_id"))
+    by_owner: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        if not row["address_defects"] and normalise(row["from_addr"]):
+            by_owner[_owner(row)].append(row)
+    own = _own_addresses(by_owner)
+    targets: list[tuple[int, int, str, int]] = []  # message, owner, kind, record
+    for owner_id, owner_rows in by_owner.items():
+        senders = {normalise(row["from_addr"]) for row in owner_rows} - own
+        if not senders:
+            continue
+        holders = records_by_address(owner_id, senders)
+        companies = companies_by_domain(owner_id, {domain_of(a) for a in senders if a not in holders})
+        for row in owner_rows:
+            sender = normalise(row["from_addr"])
+            if sender in own:
+                continue
+            records = holders.get(sender) or [(_COMPANY, c) for c in sorted(companies.get(domain_of(sender), ()))]
+            targets += [(row["id"], owner_id, kind, record_id) for kind, record_id in records]
+    made = []
+    with transaction.atomic():
+        for message_id, owner_id, kind, record_id in targets:
+            detail = f"{RULE_DETAIL}{rule_of[message_id]}"[:400]
+            link = MessageLink.objects.filter(message_id=message_id, **{f"{kind}_id": record_id}).first()
+            if link is None:
+                MessageLink.objects.create(message_id=message_id, owner_id=owner_id, reason=LinkReason.MANUAL,
+                                           detail=detail, confidence=SURE, state=LinkState.LINKED,
+                                           **{f"{kind}_id": record_id})
+            elif link.state == LinkState.PENDING:
+                link.reason, link.detail, link.confidence, link.state = (LinkReason.MANUAL, detail, SURE,
+                                                                         LinkState.LINKED)
+                link.save(update_fields=["reason", "detail", "confidence", "state"])
+            else:
+                continue
+            made.append(message_id)
+    if made:
+        _keep_sources(sorted(set(made)))
+    return len(made)
+
+
 def links_of_user(user):
     """Links on the user's records (owner is the records' owner)."""
     return MessageLink.objects.filter(owner=user)

@@ -23,6 +23,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.addresses import normalise
+from crm.selectors import records_by_address
 from messages_app import ooo as ooo_logic
 from messages_app.enums import FolderRole, OutboxState
 from messages_app.exceptions import MailError
@@ -97,12 +99,9 @@ def _own_addresses(account: MailAccount) -> set[str]:
 
 
 def _sender_known(account: MailAccount, address: str) -> bool:
-    """Known: a CRM record has the address (when CRM records exist), or the user has written to it."""
-    try:
-        from crm.selectors import contacts_by_email  # the CRM records' issue; absent before it
-    except ImportError:
-        contacts_by_email = None
-    if contacts_by_email is not None and contacts_by_email(address).exists():
+    """Known: one of the user's CRM records (a contact, or a company or lead) holds the address, or
+    the user has written to it."""
+    if records_by_address(account.owner_id, [normalise(address)]):
         return True
     sent = Message.objects.filter(account__owner_id=account.owner_id, folder__role=FolderRole.SENT)
     return any(address.lower() == str(pair[1]).lower()

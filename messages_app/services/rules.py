@@ -235,6 +235,7 @@ def rules_arrival_step(message_ids: list[int]) -> None:
     # Started before a crash and already moved out of the Inbox by it: the work is done.
     RuleRun.objects.filter(message_id__in=message_ids, state=RuleRun.State.STARTED).exclude(
         message__folder__role=FolderRole.INBOX).update(state=RuleRun.State.DONE)
+    _link_crm_after_sieve(message_ids)
     messages = list(Message.objects.filter(pk__in=message_ids, folder__role=FolderRole.INBOX)
                     .exclude(rule_run__state=RuleRun.State.DONE).select_related("folder", "account"))
     by_account: dict[int, list[Message]] = defaultdict(list)
@@ -250,6 +251,8 @@ def rules_arrival_step(message_ids: list[int]) -> None:
         items = [(m, p) for m, p in _plans(rules, account_messages) if not p.empty]
         if not items:
             continue
+        # Links first (database only, idempotent): a crash after the server work cannot lose them.
+        _link_crm([(m, p) for m, p in items if p.link_crm])
         started = set(RuleRun.objects.filter(message__in=[m for m, _ in items]).values_list("message_id", flat=True))
         RuleRun.objects.bulk_create([RuleRun(message=m, matched=p.matched) for m, p in items], ignore_conflicts=True)
         with imap_session(account) as conn:
@@ -260,17 +263,40 @@ def rules_arrival_step(message_ids: list[int]) -> None:
             runner.run(folder, fresh, check_copies=False)
             runner.run(folder, rerun, check_copies=True)
         _mark_done([m for m, _ in items])
-        _link_crm([m for m, p in items if p.link_crm])
 
 
 def _mark_done(messages: list[Message]) -> None:
     RuleRun.objects.filter(message__in=messages).update(state=RuleRun.State.DONE)
 
 
-def _link_crm(messages: list[Message]) -> None:
-    """Linking to the sender's CRM record is the CRM links step's job (issue of CRM links); until it
-    exists there is nothing to link to, and the action is kept in the rule for then."""
-    return None
+_NOT_FILED_BY_SIEVE = (FolderRole.SENT, FolderRole.DRAFTS, FolderRole.TRASH, FolderRole.SPAM)
+
+
+def _link_crm_after_sieve(message_ids: list[int]) -> None:
+    """Rules on the server file mail while the CRM is away, but a Sieve script cannot link to CRM
+    records: for accounts whose rules are on the server, the CRM still does the "link to the
+    sender's CRM record" of the rules that match, wherever the server filed the new message."""
+    account_ids = set(Message.objects.filter(pk__in=message_ids).values_list("account_id", flat=True))
+    on_server = set(RuleServerState.objects.filter(account_id__in=account_ids - {None}, on_server=True)
+                    .values_list("account_id", flat=True))
+    if not on_server:
+        return
+    by_account: dict[int, list[Message]] = defaultdict(list)
+    for message in (Message.objects.filter(pk__in=message_ids, account_id__in=on_server, folder__isnull=False)
+                    .exclude(folder__role__in=_NOT_FILED_BY_SIEVE).select_related("folder", "account")):
+        by_account[message.account_id].append(message)
+    for account_messages in by_account.values():
+        rules = account_rules(account_messages[0].account)
+        if any(action.kind == "link_crm" for rule in rules if rule.active for action in rule.actions):
+            _link_crm([(m, p) for m, p in _plans(rules, account_messages) if p.link_crm])
+
+
+def _link_crm(items: list[tuple[Message, rules_logic.Plan]]) -> None:
+    """The "link to the sender's CRM record" action (services/crm_links.py, reason "rule")."""
+    if items:
+        from messages_app.services.crm_links import links_by_rule
+
+        links_by_rule(rule_of={message.pk: plan.link_rule for message, plan in items})
 
 
 # --- apply now ----------------------------------------------------------------------------------
@@ -301,6 +327,7 @@ def rule_job_run(*, job_id: int) -> RuleJob:
                     batch = list(Message.objects.filter(pk__in=ids[start:start + JOB_BATCH], folder=inbox)
                                  .select_related("folder", "account"))
                     items = _plans(rules, batch)
+                    _link_crm([(m, p) for m, p in items if p.link_crm])
                     runner.run(inbox, items, check_copies=True)
                     done += len(ids[start:start + JOB_BATCH])
                     matched += sum(1 for _m, p in items if not p.empty)

@@ -125,11 +125,13 @@ def iso_local(value: str) -> str:
 
 @register.filter
 def link_detail(detail: str) -> str:
-    """A CRM link's detail ("from: mario@cliente.it") with the header named in the reader's language."""
-    from django.utils.translation import gettext
+    """A CRM link's detail ("from: mario@cliente.it", "filter: Clienti") with the header, or the
+    filter that made it, named in the reader's language."""
+    from django.utils.translation import gettext, pgettext
 
     header, sep, value = (detail or "").partition(": ")
-    labels = {"from": gettext("From"), "to": gettext("To"), "cc": gettext("Cc")}
+    labels = {"from": gettext("From"), "to": gettext("To"), "cc": gettext("Cc"),
+              "filter": pgettext("crm link made by", "Filter")}
     if not sep or header not in labels:
         return detail
     return f"{labels[header]}: {value}"

@@ -33,13 +33,17 @@ from messages_app.mime.reply import (
     reply_subject,
 )
 from messages_app.mime.sanitize import clean_html, text_to_html
-from messages_app.models import ComposeUpload, MailAccount, Message, OutgoingContext, OutgoingMessage
-from messages_app.selectors import own_accounts, sender_accounts_for, visible_message_or_404
+from messages_app.models import MailAccount, Message, OutgoingContext
+from messages_app.selectors import own_account_ids, own_accounts, sender_accounts_for, visible_message_or_404
 from messages_app.selectors.correspondents import address_suggestions
+from messages_app.selectors.outbox import own_outgoing, own_scheduled, own_unsent
+from messages_app.selectors.uploads import own_uploads
 from messages_app.services.compose import (
     ComposeData,
     ComposeState,
     compose_send,
+    compose_upload_add,
+    compose_uploads_expire,
     draft_discard_message,
     draft_save,
     new_draft_id,
@@ -97,7 +101,7 @@ def _own_addresses(user) -> list[str]:
 
 def _account_for_original(user, message: Message) -> int | None:
     """Answer from the account the original came to."""
-    if message.account_id and message.account.owner_id == user.pk:
+    if message.account_id and message.account_id in own_account_ids(user):
         return message.account_id
     return None
 
@@ -124,8 +128,8 @@ def _state_for_forward(user, message: Message, *, as_attachment: bool) -> Compos
             raw = message_raw(message)
         except MailError as exc:
             raise ValidationError(exc.user_message()) from None
-        state.uploads.append(ComposeUpload.objects.create(
-            owner=user, filename=_eml_name(message), content_type="message/rfc822", data=raw, size=len(raw)))
+        state.uploads.append(compose_upload_add(
+            user=user, filename=_eml_name(message), content_type="message/rfc822", data=raw))
         return state
     when = formats.date_format(timezone.localtime(message.date), "DATETIME_FORMAT")
     sender = f"{message.from_name} <{message.from_addr}>" if message.from_name else message.from_addr
@@ -139,9 +143,8 @@ def _state_for_forward(user, message: Message, *, as_attachment: bool) -> Compos
             data = attachment_payload(attachment=part)
         except (MailError, LookupError):
             continue
-        state.uploads.append(ComposeUpload.objects.create(
-            owner=user, filename=part.filename or "attachment", content_type=part.content_type, data=data,
-            size=len(data)))
+        state.uploads.append(compose_upload_add(
+            user=user, filename=part.filename or "attachment", content_type=part.content_type, data=data))
     return state
 
 
@@ -169,7 +172,7 @@ def _initial_state(request) -> ComposeState:
         state.draft_account_id = message.account_id
         return state
     if params.get("outbox"):
-        item = get_object_or_404(OutgoingMessage, pk=int(params["outbox"]), owner=user,
+        item = get_object_or_404(own_outgoing(user), pk=int(params["outbox"]),
                                  state__in=[OutboxState.SCHEDULED, OutboxState.CANCELLED, OutboxState.FAILED])
         return state_from_outbox(user=user, item=item)
     state = ComposeState()
@@ -183,8 +186,9 @@ def _default_account(accounts: list[MailAccount], user, wanted: int | None) -> i
     ids = [a.pk for a in accounts]
     if wanted in ids:
         return wanted
-    primary = next((a for a in accounts if a.owner_id == user.pk and a.is_primary), None)
-    own = next((a for a in accounts if a.owner_id == user.pk), None)
+    own_ids = own_account_ids(user)
+    primary = next((a for a in accounts if a.pk in own_ids and a.is_primary), None)
+    own = next((a for a in accounts if a.pk in own_ids), None)
     chosen = primary or own or (accounts[0] if accounts else None)
     return chosen.pk if chosen else None
 
@@ -283,8 +287,7 @@ def _failed(request, errors: dict, status: int = 400):
     state = ComposeState(to=request.POST.get("to", ""), cc=request.POST.get("cc", ""), bcc=request.POST.get("bcc", ""),
                          subject=request.POST.get("subject", ""), body_html=request.POST.get("body_html", ""),
                          quote_html=request.POST.get("quote_html", ""),
-                         uploads=list(ComposeUpload.objects.filter(
-                             owner=request.user, pk__in=[v for v in request.POST.getlist("uploads") if v.isdigit()])),
+                         uploads=list(own_uploads(request.user, request.POST.getlist("uploads"))),
                          draft_id=valid_draft_id(request.POST.get("draft_id", "")))
     return _page(request, state, errors=errors, status=status)
 
@@ -335,7 +338,7 @@ def compose_draft(request):
         return JsonResponse({"errors": errors or {"draft_id": "bad draft id"}}, status=400)
     previous = None
     if extra["draft_account"]:
-        previous = MailAccount.objects.filter(pk=extra["draft_account"], owner=request.user).first()
+        previous = own_accounts(request.user).filter(pk=extra["draft_account"]).first()
     try:
         store = draft_save(user=request.user, data=data, previous_account=previous)
     except SenderNotAllowed:
@@ -367,18 +370,14 @@ def compose_upload(request):
     if upload is None:
         return JsonResponse({"error": _("No file was received.")}, status=400)
     limit = max_attachment_bytes()
-    already = sum(ComposeUpload.objects.filter(
-        owner=request.user, pk__in=[v for v in request.POST.getlist("uploads") if v.isdigit()]).values_list(
-        "size", flat=True))
+    already = sum(own_uploads(request.user, request.POST.getlist("uploads")).values_list("size", flat=True))
     if upload.size > limit or upload.size + already > limit:
         return JsonResponse({"error": _("“%(name)s” is too large: attachments may add up to %(limit)s MB.") % {
             "name": upload.name, "limit": settings.MAIL_MAX_ATTACHMENT_MB}}, status=413)
     # Uploads of a message never sent are kept a day (a draft reopened makes new ones).
-    ComposeUpload.objects.filter(owner=request.user, created_at__lt=timezone.now() - UPLOAD_KEEP).delete()
-    data = upload.read()
-    item = ComposeUpload.objects.create(
-        owner=request.user, filename=(upload.name or "attachment")[:255],
-        content_type=(upload.content_type or "application/octet-stream")[:255], data=data, size=len(data))
+    compose_uploads_expire(user=request.user, before=timezone.now() - UPLOAD_KEEP)
+    item = compose_upload_add(user=request.user, filename=upload.name, content_type=upload.content_type,
+                              data=upload.read())
     return JsonResponse({"id": item.pk, "filename": item.filename, "size": item.size})
 
 
@@ -426,8 +425,7 @@ def outbox_undo(request, pk: int):
 
 
 def scheduled_items(user):
-    return (OutgoingMessage.objects.filter(owner=user, state=OutboxState.SCHEDULED)
-            .select_related("account").order_by("send_at", "id"))
+    return own_scheduled(user)
 
 
 # How long a message that did not leave (failed, or uncertain after a dead worker) stays listed
@@ -436,10 +434,7 @@ UNSENT_SHOWN_DAYS = 7
 
 
 def unsent_items(user):
-    since = timezone.now() - timedelta(days=UNSENT_SHOWN_DAYS)
-    return (OutgoingMessage.objects.filter(owner=user, state__in=[OutboxState.FAILED, OutboxState.UNCERTAIN],
-                                           send_at__gte=since)
-            .select_related("account").order_by("-send_at", "-id")[:50])
+    return own_unsent(user, since=timezone.now() - timedelta(days=UNSENT_SHOWN_DAYS))[:50]
 
 
 def _scheduled_url() -> str:
@@ -451,7 +446,7 @@ def _scheduled_url() -> str:
 def scheduled_action(request, pk: int):
     """Programmati: send now, reschedule or delete one scheduled message of the user's, or send
     again one whose sending was interrupted (uncertain)."""
-    item = get_object_or_404(OutgoingMessage, pk=pk, owner=request.user)
+    item = get_object_or_404(own_outgoing(request.user), pk=pk)
     action = request.POST.get("action", "")
     if action == "resend":
         done = outbox_resend(user=request.user, outbox_id=pk)  # beat's poll sends it within seconds
@@ -492,7 +487,7 @@ def sent_toast(request) -> dict:
     request.session.pop("postino_send_now", None)
     item = None
     if pk:
-        item = OutgoingMessage.objects.filter(pk=pk, owner=request.user, state=OutboxState.SCHEDULED).first()
+        item = own_scheduled(request.user).filter(pk=pk).first()
     if item is None:
         return {"notice": notice} if notice else {}
     seconds = max(0, int((item.send_at - timezone.now()).total_seconds()))

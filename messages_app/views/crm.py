@@ -19,7 +19,7 @@ from crm.addresses import normalise
 from crm.models import RecordKind
 from crm.selectors import record_or_404, records_search
 from messages_app.models import LinkState, Message
-from messages_app.selectors import visible_message_or_404
+from messages_app.selectors import sender_accounts_for, visible_message_or_404
 from messages_app.selectors.crm import (
     message_links,
     own_message,
@@ -38,6 +38,8 @@ def crm_context(user, message: Message) -> dict:
     shares = thread_shares(message.thread_id)
     return {
         "own": mine,
+        # Shared with them: read-only, yet they may answer it from their own accounts.
+        "can_answer": mine or bool(sender_accounts_for(user)),
         "crm_links": message_links(user, message) if mine else [],
         "shares": shares,
         "my_share": next((s for s in shares if s.recipient_id == user.pk), None),

@@ -109,6 +109,34 @@ def test_share_a_conversation_with_a_colleague_and_see_it_in_their_condivisa(
         context.close()
 
 
+def test_a_colleague_answers_a_shared_message_from_their_own_account(
+        browser, size, live_server, owner, colleague, box, smtp_server):
+    from messages_app.services.shares import share_create
+    from tests.conftest import account_on
+    from tests.servers.fixtures import new_mail_user
+
+    theirs = account_on(colleague, new_mail_user(box.mail_user.dovecot, smtp_server))
+    share_create(user=owner, message=box.message("Preventivo ristrutturazione"), recipients=[colleague],
+                 comment="Rispondi tu, per favore")
+    context, tab = open_tab(browser, size)
+    try:
+        log_in(tab, live_server, "colleague", "colleague-pass-1")
+        tab.goto(f"{live_server.url}/messages/special/shared/")
+        open_message(tab, "Preventivo ristrutturazione")
+        reading = tab.locator("#reading")
+        expect(reading.locator("#reading-actions")).to_have_count(0)  # read-only: no flag, move, delete
+        expect(reading.locator("#reply")).to_be_visible()
+        shot(tab, "crm-condivisa-answer", size)
+        reading.locator("#reply").click()
+        tab.wait_for_url("**/messages/compose/?reply=*")
+        expect(tab.locator("select[name=account] option")).to_have_count(1)
+        expect(tab.locator("select[name=account] option").first).to_contain_text(theirs.email)
+        expect(tab.locator("input[name=subject]")).to_have_value("Re: Preventivo ristrutturazione")
+        shot(tab, "crm-condivisa-reply-compose", size)
+    finally:
+        context.close()
+
+
 def test_create_a_contact_from_the_sender_and_confirm_a_match_in_da_collegare(browser, size, live_server, owner,
                                                                             mail_user):
     from crm.models import Company

@@ -97,3 +97,31 @@ def test_a_pec_account_chooses_its_receipt_type_once(browser, size, live_server,
         shot(tab, "pec-account-receipt-type", size)
     finally:
         context.close()
+
+
+def test_the_contact_of_a_pec_recipient_shows_the_delivery_in_its_timeline(
+        browser, size, live_server, owner, mail_user, settings, tmp_path):
+    from crm.services import contact_create
+
+    settings.MAIL_PEC_TRUST_FILE = provider().write_ca(tmp_path / "pec-ca.pem")
+    comune = contact_create(owner=owner, first_name="Ufficio", last_name="Protocollo", emails=[RECIPIENTS[0]],
+                            company_name="Comune di Prova")
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    item = send_to_three(owner, account)
+    deliver(mail_user, *receipts_for(item, mail_user.email))
+    account_sync(account.pk)  # the Sent copy linked to the contact by its To, the receipts recorded
+    context, tab = open_tab(browser, size)
+    try:
+        log_in(tab, live_server, "owner", "owner-pass-1")
+        tab.goto(f"{live_server.url}/crm/contact/{comune.pk}/")
+        delivery = tab.locator("#timeline .timeline-delivery")
+        expect(delivery).to_be_visible()
+        for address in RECIPIENTS[:2]:
+            expect(delivery.locator(f'[data-address="{address}"] .delivery-words')).to_have_text("consegnata")
+        expect(delivery.locator(f'[data-address="{RECIPIENTS[2]}"] .delivery-words')).to_have_text("mancata consegna")
+        expect(delivery.locator(f'[data-address="{RECIPIENTS[2]}"] .delivery-reason')).to_have_text(f"({FAILURE})")
+        delivery.scroll_into_view_if_needed()
+        shot(tab, "crm-timeline-pec-delivery", size)
+    finally:
+        context.close()

@@ -135,6 +135,33 @@ def test_address_suggestions_come_from_past_correspondents_only_the_users(owner_
     assert other.get(reverse("messages_app:compose_addresses"), {"q": "luigi"}).json()["results"] == []
 
 
+def test_address_suggestions_add_the_users_crm_contacts_ranked_with_correspondents(
+        owner, owner_client, colleague, mailbox):
+    from crm.services import contact_create
+
+    contact_create(owner=owner, first_name="Dott. Mario", last_name="Rossi", emails=["mario@cliente.test"])
+    contact_create(owner=owner, first_name="Luisa", last_name="Bianchi", emails=["Luisa@Studio.test"])
+    contact_create(owner=owner, first_name="Gino", last_name="Luigini", emails=["gino@altro.test"])
+    contact_create(owner=colleague, first_name="Luca", last_name="Segreto", emails=["luca@cliente.test"])
+
+    def suggest(client, q):
+        return client.get(reverse("messages_app:compose_addresses"), {"q": q}).json()["results"]
+
+    # A contact the user also writes with comes first, named as the CRM has it; then the rest.
+    assert suggest(owner_client, "cliente") == [{"name": "Dott. Mario Rossi", "address": "mario@cliente.test"},
+                                                {"name": "Luigi Verdi", "address": "luigi@cliente.test"}]
+    # A contact never written to is suggested too, by name or address; each address once.
+    assert suggest(owner_client, "lui") == [{"name": "Luisa Bianchi", "address": "luisa@studio.test"},
+                                            {"name": "Luigi Verdi", "address": "luigi@cliente.test"},
+                                            {"name": "Gino Luigini", "address": "gino@altro.test"}]
+    assert suggest(owner_client, "gino luig") == [{"name": "Gino Luigini", "address": "gino@altro.test"}]
+    # A colleague's contacts are theirs only.
+    assert suggest(owner_client, "segreto") == []
+    other = Client()
+    other.force_login(colleague)
+    assert suggest(other, "segreto") == [{"name": "Luca Segreto", "address": "luca@cliente.test"}]
+
+
 def test_reply_all_excludes_the_users_addresses_threads_and_sets_answered(
         owner, mail_user, smtp_server, settings_fast):
     from tests.messages_app.views import mails

@@ -11,7 +11,7 @@ from messages_app.selectors import special_folder_rows
 from messages_app.services.crm_links import links_backfill
 from messages_app.services.shares import share_create
 from tests.messages_app.views import mails
-from tests.messages_app.views.conftest import deliver, make_mailbox
+from tests.messages_app.views.conftest import deliver, make_mailbox, server_flags
 
 HTMX_LIST = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "list"}
 SHARED = "/messages/special/shared/"
@@ -147,3 +147,57 @@ def test_a_shared_conversation_folded_into_another_stays_shared_with_its_comment
     _merge_threads({younger.pk: older.pk})
     assert MessageShare.objects.get().thread_id == older.pk
     assert ShareComment.objects.get().thread_id == older.pk
+
+
+def test_a_colleague_replies_to_a_shared_message_from_their_own_account(owner, colleague, box, colleague_client,
+                                                                        smtp_server, settings):
+    from email import policy
+    from email.parser import BytesParser
+
+    from django.urls import reverse
+    from django.utils import translation
+
+    from messages_app.models import OutgoingMessage
+    from messages_app.services.outbox import outbox_send_due
+    from tests.conftest import account_on
+    from tests.servers.fixtures import new_mail_user
+
+    settings.MAIL_UNDO_SEND_SECONDS = 0
+    theirs = account_on(colleague, new_mail_user(box.mail_user.dovecot, smtp_server))
+    first = box.message("Cantiere Milano")
+    share_create(user=owner, message=first, recipients=[colleague], comment="Rispondi tu")
+    colleague.language = "en"
+    colleague.save(update_fields=["language"])
+    with translation.override("en"):
+        page = colleague_client.get(f"/messages/m/{first.pk}/").content.decode()
+    assert f"/messages/compose/?reply={first.pk}" in page and f"/messages/compose/?reply_all={first.pk}" in page
+    assert 'id="reading-actions"' not in page  # still read-only: no flag, move or delete
+
+    form = colleague_client.get(reverse("messages_app:compose"), {"reply": first.pk})
+    assert form.status_code == 200
+    assert [a.pk for a in form.context["accounts"]] == [theirs.pk]  # From: only their own accounts
+    assert form.context["account_id"] == theirs.pk
+    state = form.context["state"]
+    assert (state.to, state.subject, state.original_id) == ("Mario Rossi <mario@cliente.test>",
+                                                            "Re: Cantiere Milano", first.pk)
+    assert "Serve un sopralluogo" in state.quote_html  # the original quoted
+    # Sending from the sharer's account is refused.
+    refused = colleague_client.post(reverse("messages_app:compose"), {
+        "account": box.account.pk, "to": state.to, "subject": state.subject, "body_html": "<p>No</p>",
+        "original": first.pk, "kind": "reply"}, HTTP_X_REQUESTED_WITH="fetch")
+    assert refused.status_code == 403
+    sent = colleague_client.post(reverse("messages_app:compose"), {
+        "account": theirs.pk, "to": state.to, "subject": state.subject, "body_html": "<p>Vado io giovedì.</p>",
+        "quote_html": state.quote_html, "original": first.pk, "kind": "reply"}, HTTP_X_REQUESTED_WITH="fetch")
+    assert sent.status_code == 200, sent.content
+    outbox_send_due()
+    item = OutgoingMessage.objects.get(owner=colleague)
+    assert (item.account_id, item.state) == (theirs.pk, "sent")
+    raw = next(m for m in smtp_server.messages if b"Vado io" in m.data)
+    parsed = BytesParser(policy=policy.default).parsebytes(raw.data)
+    assert parsed["From"].addresses[0].addr_spec == theirs.email
+    assert parsed["In-Reply-To"] == "<cantiere@cliente.test>"  # it threads with the conversation
+    # The original is the sharer's and stays as it was: not marked answered, here or on the server.
+    first.refresh_from_db()
+    assert not first.is_answered
+    assert "\\Answered" not in server_flags(box.mail_user, "INBOX")[first.uid]

@@ -61,3 +61,23 @@ def test_mail_not_sent_through_the_outbox_shows_no_delivery_section(owner_client
     response = owner_client.get(reverse("messages_app:message", args=[message.pk]), **HTMX_READING)
     assert response.status_code == 200 and response.context["delivery"] == []
     assert 'class="delivery"' not in response.content.decode()
+
+
+def test_a_linked_records_timeline_shows_the_smtp_and_dsn_delivery_small_and_in_words(owner, owner_client, bounced):
+    from django.utils import translation
+
+    from crm.services import contact_create
+    from messages_app.services.crm_links import link_add
+
+    item, ghost, bounced_to, fine, imported = bounced
+    contact = contact_create(owner=owner, first_name="Ufficio", last_name="Acquisti", emails=[fine])
+    link_add(user=owner, message=imported, kind="contact", record_id=contact.pk)
+    owner.language = "en"
+    owner.save(update_fields=["language"])
+    with translation.override("en"):
+        html = owner_client.get(reverse("messages_app:record_timeline", args=["contact", contact.pk])).content.decode()
+    section = html.split('class="timeline-delivery"', 1)[1].split("</ul>", 1)[0]
+    assert f'data-address="{ghost}"' in section and "the address does not exist" in section
+    assert f'data-address="{bounced_to}"' in section and "the mailbox is disabled" in section
+    assert section.count(">Not delivered<") == 2 and section.count(">Accepted by the server<") == 1
+    assert "PEC" not in section

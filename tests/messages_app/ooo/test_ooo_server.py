@@ -118,6 +118,23 @@ def test_known_only_answers_only_senders_the_user_wrote_to(away_account, mail_us
     assert [r.envelope_to for r in replies(away_account)] == [["cliente@cliente.test"]]
 
 
+def test_known_only_also_answers_senders_in_the_users_crm_records(owner, colleague, away_account, mail_user):
+    from crm.models import Company
+    from crm.services import contact_create, record_emails_set
+
+    away(away_account, known_only=True)
+    contact_create(owner=owner, first_name="Mario", last_name="Rossi", emails=["mario@cliente.test"])
+    record_emails_set(record=Company.objects.create(owner=owner, name="Edilnord"), addresses=["ufficio@edilnord.test"])
+    contact_create(owner=colleague, first_name="Luca", emails=["luca@altro.test"])  # a colleague's: not known
+    deliver(mail_user, "Mario <MARIO@Cliente.test>", mail_user.login, "Dal contatto")
+    deliver(mail_user, "ufficio@edilnord.test", mail_user.login, "Dall'azienda")
+    deliver(mail_user, "luca@altro.test", mail_user.login, "Dal contatto di un collega")
+    deliver(mail_user, "sconosciuto@altro.test", mail_user.login, "Chi sono")
+    account_sync(away_account.pk)
+    assert sorted(r.envelope_to[0].lower() for r in replies(away_account)) == [
+        "mario@cliente.test", "ufficio@edilnord.test"]
+
+
 def test_two_absent_colleagues_writing_to_each_other_get_one_reply_each(owner, colleague, dovecot, smtp_server):
     alice, bruno = new_mail_user(dovecot, smtp_server), new_mail_user(dovecot, smtp_server)
     a, b = account_on(owner, alice), account_on(colleague, bruno)

@@ -385,3 +385,44 @@ def test_the_ricevute_pec_page_lists_every_receipt_also_from_before_the_first_sy
     assert html.count("<tr><td>") == 5
     assert "avvenuta-consegna" in html and "CONSEGNA: Vecchio invio" in html  # the unrecorded one, as it came
     assert html.count("Diffida ad adempiere") == 4 and FAILURE in html
+
+
+def test_a_linked_records_timeline_shows_each_recipients_pec_delivery_in_words(owner, owner_client, mail_user,
+                                                                            colleague, trust_file):
+    from crm.services import contact_create
+
+    comune = contact_create(owner=owner, first_name="Ufficio", last_name="Protocollo", emails=[RECIPIENTS[0]])
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    item = send_to_three(owner, account)
+    acceptance, first_delivered, second_delivered, failure = receipts_for(item, mail_user.email)
+    deliver(mail_user, acceptance, first_delivered)
+    account_sync(account.pk)  # the Sent copy is linked to the contact by its To; two receipts recorded
+    item.recipients.update(at=timezone.now() - timedelta(hours=25))
+    speaks(owner, "en")
+    url = reverse("messages_app:record_timeline", args=["contact", comune.pk])
+
+    def delivery_shown():
+        with translation.override("en"):
+            html = owner_client.get(url).content.decode()
+        assert "Diffida ad adempiere" in html
+        return {address: html.split(f'data-address="{address}">', 1)[1].split("</li>", 1)[0]
+                for address in RECIPIENTS if f'data-address="{address}"' in html}
+
+    shown = delivery_shown()
+    assert ">delivered<" in shown[RECIPIENTS[0]]
+    assert ">delivery not confirmed<" in shown[RECIPIENTS[1]] and ">delivery not confirmed<" in shown[RECIPIENTS[2]]
+    deliver(mail_user, second_delivered, failure)
+    account_sync(account.pk)
+    shown = delivery_shown()
+    assert all("PEC" in words for words in shown.values())
+    assert ">delivered<" in shown[RECIPIENTS[0]] and ">delivered<" in shown[RECIPIENTS[1]]
+    assert ">not delivered<" in shown[RECIPIENTS[2]] and f"({FAILURE})" in shown[RECIPIENTS[2]]
+    speaks(owner, "it")
+    with translation.override("it"):
+        html = owner_client.get(url).content.decode()
+    assert html.count(">consegnata<") == 2 and html.count(">mancata consegna<") == 1
+    # Another user's record page does not exist for them, nor does the delivery.
+    other = type(owner_client)()
+    other.force_login(colleague)
+    assert other.get(url).status_code == 404

@@ -142,3 +142,26 @@ def test_the_server_vacation_answers_a_delivered_message_until_out_of_office_end
     dovecot.deliver(mail_user.login, message("bruno@cliente.test", mail_user.login, "Altra domanda"),
                     "bruno@cliente.test")
     assert len(dovecot.sieve_sent()) == before + 1
+
+
+def test_with_rules_on_the_server_the_crm_still_links_what_the_server_filed(owner, account, mail_user):
+    from crm.services import contact_create
+    from messages_app.models import LinkReason, LinkState, Message, MessageLink
+
+    contact_create(owner=owner, first_name="Mario", last_name="Rossi", emails=["mario@cliente.test"])
+    rules_replace(account=account, rules=[rule_from_dict({
+        "name": "Ordini al CRM", "conditions": [{"field": "subject", "op": "contains", "value": "ordine"}],
+        "actions": [{"action": "link_crm"}, {"action": "move", "folder": "Ordini"}]})])
+    assert sieve_install(account=account, rules=True, port=mail_user.sieve_port).on_server
+    mail_user.dovecot.deliver(mail_user.login, message("mario@cliente.test", mail_user.login, "Nuovo ordine 13"),
+                              "mario@cliente.test")
+    mail_user.dovecot.deliver(mail_user.login, message("mario@cliente.test", mail_user.login, "Saluti"),
+                              "mario@cliente.test")
+    account_sync(account.pk)
+    filed = Message.objects.get(account=account, subject="Nuovo ordine 13")
+    assert filed.folder.name == "Ordini"  # the server filed it
+    assert not RuleRun.objects.exists()  # and the CRM did not file it again
+    assert [(link.reason, link.detail, link.state) for link in MessageLink.objects.filter(message=filed)] == [
+        (LinkReason.MANUAL, "filter: Ordini al CRM", LinkState.LINKED)]
+    other = Message.objects.get(account=account, subject="Saluti")  # no rule: linked by its address as usual
+    assert [link.reason for link in MessageLink.objects.filter(message=other)] == [LinkReason.ADDRESS]

@@ -10,7 +10,7 @@ GUARDED = ("views", "mailbox")
 # `owner=`, `owner__...`, `owner_id=`, `local_owner=` in a filter, and `.owner_id ==/!=` comparisons.
 OWNERSHIP = re.compile(r"owner(?:_id)?(?:__\w+)?\s*=(?!=)|\.owner(?:_id)?\s*[!=]=")
 # Making a new row for the user is not a visibility filter.
-ALLOWED = {"return _edit(request, MailAccount(owner=request.user))"}
+ALLOWED = {"return _edit(request, MailAccount(owner=request.user))", "account = MailAccount(owner=request.user)"}
 
 
 def ownership_filters() -> list[str]:
