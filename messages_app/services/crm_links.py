@@ -100,10 +100,11 @@ INSERT_ROWS = 500
 
 
 def _insert(links: list[NewLink]) -> None:
-    """Multi-row INSERTs of up to INSERT_ROWS links each, skipping links that exist in any state
-    (ON CONFLICT DO NOTHING without a target covers the three partial unique constraints, and
-    a concurrent pass's row: PostgreSQL waits for it, then skips). Rows go in (message, record)
-    order, so two passes over the same mail take their row locks in one order (no deadlock)."""
+    """Multi-row INSERTs (arrays on PostgreSQL, INSERT_ROWS rows of VALUES elsewhere), skipping
+    links that exist in any state (ON CONFLICT DO NOTHING without a target covers the three
+    partial unique constraints, and a concurrent pass's row: PostgreSQL waits for it, then skips).
+    Rows go in (message, record) order, so two passes over the same mail take their row locks in
+    one order (no deadlock)."""
     if not links:
         return
     now = timezone.now()
@@ -114,6 +115,9 @@ def _insert(links: list[NewLink]) -> None:
                     link.record_id if link.kind == _LEAD else None,
                     link.reason, link.detail, link.confidence, link.state, now) for link in links},
                   key=lambda row: (row[0], row[2] or 0, row[3] or 0, row[4] or 0))
+    if connection.vendor == "postgresql":
+        _insert_arrays(table, rows)
+        return
     per_statement = min(INSERT_ROWS, (connection.features.max_query_params or 10_000) // len(_COLUMNS))
     placeholder = f"({', '.join(['%s'] * len(_COLUMNS))})"
     with connection.cursor() as cursor:
@@ -122,6 +126,21 @@ def _insert(links: list[NewLink]) -> None:
             cursor.execute(f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608
                            f"{', '.join([placeholder] * len(batch))} ON CONFLICT DO NOTHING",
                            [value for row in batch for value in row])
+
+
+_ARRAY_TYPES = ("bigint", "bigint", "bigint", "bigint", "bigint", "text", "text", "integer", "text", "timestamptz")
+ARRAY_ROWS = 5000
+
+
+def _insert_arrays(table: str, rows: list[tuple]) -> None:
+    """PostgreSQL: the rows as one array per column, unnested (ARRAY_ROWS rows and ten parameters a
+    statement): no statement text that grows with the rows for the driver to build and parse."""
+    select = ", ".join(f"%s::{kind}[]" for kind in _ARRAY_TYPES)
+    sql = (f"INSERT INTO {table} ({', '.join(_COLUMNS)}) SELECT * FROM unnest({select}) "  # noqa: S608
+           "ON CONFLICT DO NOTHING")
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), ARRAY_ROWS):
+            cursor.execute(sql, [list(column) for column in zip(*rows[start:start + ARRAY_ROWS], strict=True)])
 
 
 def _own_addresses(owner_ids: Iterable[int]) -> set[str]:
