@@ -9,7 +9,10 @@ from messages_app.models import LinkState, Message, MessageLink, MessageShare, S
 from messages_app.selectors.visibility import message_rule, own_message_rule
 
 TIMELINE_PAGE = 50
-_DEFERRED = ("references", "keywords", "in_reply_to", "list_id", "auto_submitted", "precedence")  # as listing.py
+_TIMELINE_FIELDS = ("id", "message_id", "contact_id", "company_id", "lead_id", "reason", "detail", "confidence",
+                    "state", *(f"message__{name}" for name in (
+                        "id", "folder_id", "account_id", "local_owner_id", "dedup_key", "message_id", "subject",
+                        "from_name", "from_addr", "date", "thread_id")), "message__folder")
 
 
 def message_links(user, message: Message) -> list[MessageLink]:
@@ -53,9 +56,11 @@ def record_timeline(user, kind: str, record, *, cursor: Cursor | None = None,
         links = links.filter(Q(message__date__lt=cursor.date) | Q(message__date=cursor.date,
                                                                   message_id__lt=cursor.id),
                              message__date__lte=cursor.date)
-    fetched = list(links.select_related("message", "message__folder", "message__account")
-                   .defer(*(f"message__{name}" for name in _DEFERRED))
-                   .order_by("-message__date", "-message_id")[:limit * 2])
+    # The ids first (a narrow sort of the record's links), then the page's rows with what it shows.
+    ids = list(links.order_by("-message__date", "-message_id").values_list("id", flat=True)[:limit * 2])
+    by_id = {link.pk: link for link in MessageLink.objects.filter(pk__in=ids)
+             .select_related("message", "message__folder").only(*_TIMELINE_FIELDS)}
+    fetched = [by_id[pk] for pk in ids if pk in by_id]
     groups: dict[object, TimelineThread] = {}
     seen: set[str] = set()
     shown = 0
