@@ -94,24 +94,53 @@ _CONTACT, _COMPANY, _LEAD = RecordKind.CONTACT.value, RecordKind.COMPANY.value, 
 _LINKED, _PENDING = LinkState.LINKED.value, LinkState.PENDING.value
 _ADDRESS, _DOMAIN, _THREAD = LinkReason.ADDRESS.value, LinkReason.DOMAIN.value, LinkReason.THREAD.value
 
-_INSERT = ("INSERT INTO {table} (message_id, owner_id, contact_id, company_id, lead_id, reason, detail, confidence, "
-           "state, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING")
+_COLUMNS = ("message_id", "owner_id", "contact_id", "company_id", "lead_id", "reason", "detail", "confidence",
+            "state", "created_at")
+INSERT_ROWS = 500
 
 
 def _insert(links: list[NewLink]) -> None:
-    """One multi-row statement batch, skipping links that exist in any state (the unique
-    constraints): several times cheaper than model instances for a backfill's volume."""
+    """Multi-row INSERTs (arrays on PostgreSQL, INSERT_ROWS rows of VALUES elsewhere), skipping
+    links that exist in any state (ON CONFLICT DO NOTHING without a target covers the three
+    partial unique constraints, and a concurrent pass's row: PostgreSQL waits for it, then skips).
+    Rows go in (message, record) order, so two passes over the same mail take their row locks in
+    one order (no deadlock)."""
     if not links:
         return
     now = timezone.now()
     table = connection.ops.quote_name(MessageLink._meta.db_table)
-    rows = [(link.message_id, link.owner_id,
-             link.record_id if link.kind == _CONTACT else None,
-             link.record_id if link.kind == _COMPANY else None,
-             link.record_id if link.kind == _LEAD else None,
-             link.reason, link.detail, link.confidence, link.state, now) for link in links]
+    rows = sorted({(link.message_id, link.owner_id,
+                    link.record_id if link.kind == _CONTACT else None,
+                    link.record_id if link.kind == _COMPANY else None,
+                    link.record_id if link.kind == _LEAD else None,
+                    link.reason, link.detail, link.confidence, link.state, now) for link in links},
+                  key=lambda row: (row[0], row[2] or 0, row[3] or 0, row[4] or 0))
+    if connection.vendor == "postgresql":
+        _insert_arrays(table, rows)
+        return
+    per_statement = min(INSERT_ROWS, (connection.features.max_query_params or 10_000) // len(_COLUMNS))
+    placeholder = f"({', '.join(['%s'] * len(_COLUMNS))})"
     with connection.cursor() as cursor:
-        cursor.executemany(_INSERT.format(table=table), rows)
+        for start in range(0, len(rows), per_statement):
+            batch = rows[start:start + per_statement]
+            cursor.execute(f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608
+                           f"{', '.join([placeholder] * len(batch))} ON CONFLICT DO NOTHING",
+                           [value for row in batch for value in row])
+
+
+_ARRAY_TYPES = ("bigint", "bigint", "bigint", "bigint", "bigint", "text", "text", "integer", "text", "timestamptz")
+ARRAY_ROWS = 5000
+
+
+def _insert_arrays(table: str, rows: list[tuple]) -> None:
+    """PostgreSQL: the rows as one array per column, unnested (ARRAY_ROWS rows and ten parameters a
+    statement): no statement text that grows with the rows for the driver to build and parse."""
+    select = ", ".join(f"%s::{kind}[]" for kind in _ARRAY_TYPES)
+    sql = (f"INSERT INTO {table} ({', '.join(_COLUMNS)}) SELECT * FROM unnest({select}) "  # noqa: S608
+           "ON CONFLICT DO NOTHING")
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), ARRAY_ROWS):
+            cursor.execute(sql, [list(column) for column in zip(*rows[start:start + ARRAY_ROWS], strict=True)])
 
 
 def _own_addresses(owner_ids: Iterable[int]) -> set[str]:
@@ -259,15 +288,31 @@ def links_backfill(*, account_ids: Iterable[int] | None = None, owner_ids: Itera
     made = done = 0
     for phase, query, fields in ((_match_rows, messages, _FIELDS),
                                  (_thread_links, messages.filter(thread__isnull=False), _THREAD_FIELDS)):
-        for rows in _pages(query, fields):
+        for pages in _batches(_pages(query, fields)):
             with transaction.atomic():
-                links = _store(phase(rows))
+                links = [link for rows in pages for link in _store(phase(rows))]
             made += len(links)
             if keep_sources and _linked_ids(links):
                 _keep_sources(sorted(_linked_ids(links)))
-            done += len(rows) if phase is _match_rows else 0
+            done += sum(len(rows) for rows in pages) if phase is _match_rows else 0
             on_progress(done, total)
     return total, made
+
+
+TRANSACTION_ROWS = 10_000
+
+
+def _batches(pages):
+    """Pages grouped TRANSACTION_ROWS messages at a time: one commit per group, not per page
+    (the links of a group are held by one transaction for about a second)."""
+    group: list[list[dict]] = []
+    for rows in pages:
+        group.append(rows)
+        if sum(len(r) for r in group) >= TRANSACTION_ROWS:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 def link_add(*, user, message: Message, kind: str, record_id: int, reason: str = LinkReason.MANUAL,

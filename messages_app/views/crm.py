@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.addresses import normalise
 from crm.models import RecordKind
 from crm.selectors import record_or_404, records_search
+from messages_app.mailbox.keyset import Cursor
 from messages_app.models import LinkState, Message
 from messages_app.selectors import sender_accounts_for, visible_message_or_404
 from messages_app.selectors.crm import (
@@ -119,10 +120,14 @@ def pending(request):
 @login_required
 @require_GET
 def record_timeline_view(request, kind: str, pk: int):
-    """The mail timeline of one of the user's records (loaded into the record page)."""
+    """The mail timeline of one of the user's records (loaded into the record page), a page at a
+    time: `?cursor=` continues after the previous page's last message."""
     record = record_or_404(request.user, kind, pk)
-    threads = record_timeline(request.user, RecordKind(kind).value, record)
-    return render(request, "messages_app/crm/_timeline.html", {"threads": threads, "record": record})
+    cursor = Cursor.parse(request.GET.get("cursor"))
+    page = record_timeline(request.user, RecordKind(kind).value, record, cursor=cursor)
+    return render(request, "messages_app/crm/_timeline.html",
+                  {"threads": page.threads, "next_cursor": page.next_cursor, "record": record,
+                   "kind": kind, "continued": cursor is not None})
 
 
 @login_required

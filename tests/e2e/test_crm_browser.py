@@ -170,3 +170,28 @@ def test_create_a_contact_from_the_sender_and_confirm_a_match_in_da_collegare(br
         shot(tab, "crm-da-collegare-confirmed", size)
     finally:
         context.close()
+
+
+def test_a_long_timeline_shows_50_messages_and_loads_the_older_ones_on_request(browser, size, live_server, owner):
+    from tests.messages_app.crm.test_volume import local_mail
+
+    contact = contact_create(owner=owner, first_name="Mario", last_name="Rossi", emails=["mario@cliente.test"])
+    local_mail(owner, 60)
+    links_backfill(owner_ids=[owner.pk], keep_sources=False)
+    context, tab = open_tab(browser, size)
+    try:
+        log_in(tab, live_server, "owner", "owner-pass-1")
+        tab.goto(f"{live_server.url}/crm/contact/{contact.pk}/")
+        timeline = tab.locator("#timeline")
+        expect(timeline.locator(".timeline-message")).to_have_count(50)
+        more = timeline.locator(".timeline-more a")
+        expect(more).to_have_text("Messaggi meno recenti")
+        more.scroll_into_view_if_needed()
+        shot(tab, "crm-timeline-more", size)
+        more.click()
+        expect(timeline.locator(".timeline-message")).to_have_count(60)
+        expect(timeline.locator(".timeline-more")).to_have_count(0)
+        expect(timeline.locator(".timeline-message a").last).to_have_text("Pratica 0")
+        shot(tab, "crm-timeline-older-loaded", size)
+    finally:
+        context.close()

@@ -16,21 +16,32 @@ def contact_row(contact: Contact) -> dict:
     """The `crm_contact show` object: the record, its addresses, and the linked messages its
     owner may see (folder "Imported" for mail no longer on any server)."""
     messages = []
-    for thread in record_timeline(contact.owner, "contact", contact):
-        for link in thread.links:
-            message = link.message
-            messages.append({
-                "id": message.pk, "message_id": message.message_id, "subject": message.subject,
-                "date": message.date.isoformat(),
-                "folder": message.folder.name if message.folder_id else "Imported",
-                "account": message.account_id, "reason": link.reason, "confidence": link.confidence,
-            })
+    for link in _timeline_links(contact):
+        message = link.message
+        messages.append({
+            "id": message.pk, "message_id": message.message_id, "subject": message.subject,
+            "date": message.date.isoformat(),
+            "folder": message.folder.name if message.folder_id else "Imported",
+            "account": message.account_id, "reason": link.reason, "confidence": link.confidence,
+        })
     return {
         "id": contact.pk, "owner": contact.owner.get_username(), "first_name": contact.first_name,
         "last_name": contact.last_name, "company": contact.company.name if contact.company_id else None,
         "role": contact.role, "emails": list(contact.emails.order_by("id").values_list("address", flat=True)),
         "messages": messages,
     }
+
+
+def _timeline_links(contact: Contact):
+    """Every page of the contact's timeline, in order."""
+    cursor = None
+    while True:
+        page = record_timeline(contact.owner, "contact", contact, cursor=cursor, limit=500)
+        for thread in page.threads:
+            yield from thread.links
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
 
 
 class Command(MailCommand):
