@@ -18,9 +18,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from messages_app.exceptions import MailError
-from messages_app.gateways.imap import ImapConnection
 from messages_app.models import MailAccount
 from messages_app.services.connections import imap_connect
+
+# A logged-in gateway connection, as imap_connect returns it (services/ never import gateways/).
+ImapConnection = object
 
 RUN_RAW_MAX_BYTES = 32 * 1024 * 1024
 
