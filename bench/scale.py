@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 
-from bench.env import DB_NAME, PG_ADMIN_URL, REPO, Processes, database_url, wait_until
+from bench.env import DB_NAME, PG_ADMIN_URL, REPO, Processes, database_url
 
 # Dovecot's defaults stop near 100 connections per service (default_process_limit 100 and one
 # process per connection). The scale Dovecot serves many IMAP clients per process and runs
@@ -175,7 +175,7 @@ class ScaleSteps:
 
                 # New mail at `scale_burst_accounts` accounts within one second.
                 burst = ids[:: max(len(ids) // plan.scale_burst_accounts, 1)][: plan.scale_burst_accounts]
-                figure["new_mail"] = self._burst(dovecot, burst)
+                figure["new_mail"] = self._burst(dovecot, burst, sampler=sampler)
                 floor = (self.report.get("idle_latency") or {}).get("server_floor")
                 if not floor:
                     from bench.floors import idle_floor
@@ -191,7 +191,10 @@ class ScaleSteps:
 
                 # Takeover: SIGKILL the listener holding the most, time until the other holds all.
                 split = self._lease_split(ids)
-                victim_index = self._listener_of_token(listeners, logs, split)
+                # The first listener started with every account and gave half back; the second
+                # only ever held its share, so its growth over the taken-over accounts is the
+                # marginal cost of an idle account.
+                victim_index = 0
                 victim = listeners[victim_index]
                 survivor = listeners[1 - victim_index]
                 survivor_rss_before = _rss_mb(survivor.pid)
@@ -209,24 +212,25 @@ class ScaleSteps:
                 else:
                     raise RuntimeError(f"no takeover within {max(4 * lease_s, 30)} s: held {held}")
                 takeover = time.perf_counter() - killed_at
-                figure["takeover"] = {"s": round(takeover, 2), "killed_held": max(split.values()),
+                figure["takeover"] = {"s": round(takeover, 2), "killed_held": split.get(self._token_of(victim), 0),
                                       "note": f"SIGKILL; leases lapse after {lease_s} s, renewed every "
                                               f"{renew_s} s"}
                 # Then push works on a taken-over account (its thread connected and in IDLE).
                 moved = self._taken_over(ids, killed_at)
-                wait_until(lambda: Folder.objects.filter(account_id__in=moved, role="inbox",
-                                                         last_synced__gte=self._since(killed_at)).count()
-                           == len(moved), 60, 0.1)
-                time.sleep(1.0)  # the last catch-up passes end and their threads enter IDLE
-                # The marginal cost: the survivor's growth over the accounts it took over.
-                grown = _rss_mb(survivor.pid) - survivor_rss_before
-                figure["rss_per_idle_account_mb"] = round(grown / len(moved), 3) if moved else None
-                figure["rss_survivor_mb"] = [round(survivor_rss_before, 1), round(_rss_mb(survivor.pid), 1)]
+                # Push works on a taken-over account (its thread reconnected and is in IDLE): one
+                # new message, then the survivor's RSS once its catch-up passes have ended.
                 if moved:
-                    probe = self._burst(dovecot, moved[:1], spread_s=0, timeout=60)
-                    figure["takeover"]["first_new_mail_after_s"] = round(
-                        time.perf_counter() - killed_at, 2)
+                    probe = self._burst(dovecot, moved[-1:], spread_s=0, timeout=60, sampler=sampler)
+                    figure["takeover"]["first_new_mail_after_s"] = round(time.perf_counter() - killed_at, 2)
                     figure["takeover"]["new_mail_ms"] = probe.get("p50_ms")
+                    figure["takeover"]["moved"] = len(moved)
+                    if probe.get("missed"):
+                        self.failures.append("scale_push: no push on a taken-over account")
+                    time.sleep(1.0)
+                    # The marginal cost: the survivor's growth over the accounts it took over.
+                    after = _rss_mb(survivor.pid)
+                    figure["rss_per_idle_account_mb"] = round((after - survivor_rss_before) / len(moved), 3)
+                    figure["rss_survivor_mb"] = [round(survivor_rss_before, 1), round(after, 1)]
                 figure["peak_pg_connections"] = sampler.peak
                 figure["pg_samples"] = sampler.samples
         finally:
@@ -267,24 +271,19 @@ class ScaleSteps:
                     .order_by("account_id").values_list("account_id", flat=True))
 
     @staticmethod
-    def _listener_of_token(listeners, logs, split) -> int:
-        """Which of the two processes to kill: the listener holding the most accounts. The lease
-        row names its holder `host:pid` (holder_name); match the pid."""
-        from messages_app.models import ListenerLease
+    def _token_of(proc) -> str:
+        from messages_app.models import IdleListener
 
-        biggest = max(split, key=split.get)
-        name = ListenerLease.objects.filter(holder=biggest).values_list("holder_name", flat=True).first() or ""
-        for index, proc in enumerate(listeners):
-            if name.endswith(f" pid {proc.pid}"):
-                return index
-        return 0
+        rows = IdleListener.objects.filter(name__endswith=f" pid {proc.pid}")
+        return rows.values_list("token", flat=True).first() or ""
 
     def _login_of(self, account_id: int) -> str:
         from messages_app.models import MailAccount
 
         return MailAccount.objects.values_list("username", flat=True).get(pk=account_id)
 
-    def _burst(self, dovecot, account_ids: list[int], *, spread_s: float = 1.0, timeout: float = 30) -> dict:
+    def _burst(self, dovecot, account_ids: list[int], *, spread_s: float = 1.0, timeout: float = 30,
+               sampler: ConnectionSampler | None = None) -> dict:
         """APPEND one message to each account's INBOX, spread evenly over `spread_s`, each over its
         own logged-in connection; time until each row is visible in the database."""
         from imapclient import IMAPClient
@@ -307,10 +306,17 @@ class ScaleSteps:
             seen_at: dict[int, float] = {}
             stop = threading.Event()
 
+            registered = threading.Event()
+
             def poll() -> None:
                 from django.db import connection
 
                 try:
+                    with connection.cursor() as cursor:  # not counted as a listener's connection
+                        cursor.execute("SELECT pg_backend_pid()")
+                        if sampler is not None:
+                            sampler.own.add(cursor.fetchone()[0])
+                    registered.set()
                     while not stop.is_set() and len(seen_at) < len(wanted):
                         found = Message.objects.filter(account_id__in=account_ids,
                                                        message_id__in=[m for m, pk in wanted.items()
@@ -324,6 +330,7 @@ class ScaleSteps:
 
             poller = threading.Thread(target=poll, name="bench-burst-poll", daemon=True)
             poller.start()
+            registered.wait(30)
             began = time.perf_counter()
             for index, (pk, item) in enumerate(items.items()):
                 due = began + spread_s * index / max(len(items), 1)
@@ -445,4 +452,6 @@ class ScaleSteps:
                 "msgs_per_s": round(stored / wall) if wall else None,
                 "worker_wall_s": [r.get("wall_s") for r in results],
                 "worker_peak_rss_mb": [r.get("peak_rss_mb") for r in results],
+                "account_s_median": [r.get("account_s_median") for r in results],
+                "arrival_steps": sum(r.get("arrivals", 0) for r in results),
                 "errors": [e for r in results for e in (r.get("errors") or ([r["error"]] if "error" in r else []))]}

@@ -34,15 +34,22 @@ def main(argv: list[str]) -> int:
     sys.stdin.readline()
     started = time.perf_counter()
     errors = []
+    arrivals = 0
+    per_account = []
     for account_id in ids:
+        one = time.perf_counter()
         result = account_sync(account_id)
+        per_account.append(time.perf_counter() - one)
+        arrivals += result.arrivals.completed
         if result.error:
             errors.append(f"{account_id}: {result.error}")
     wall = time.perf_counter() - started
     stored = Message.objects.filter(account_id__in=ids).count() - before
-    print("BENCH-RESULT " + json.dumps({"wall_s": round(wall, 3), "stored": stored, "accounts": len(ids),
-                                        "errors": errors[:5], "peak_rss_mb": round(peak_rss_mb(), 1)}),
-          flush=True)
+    report = {"wall_s": round(wall, 3), "stored": stored, "accounts": len(ids), "errors": errors[:5],
+              "arrivals": arrivals, "account_s_max": round(max(per_account, default=0), 3),
+              "account_s_median": round(sorted(per_account)[len(per_account) // 2], 3) if per_account else 0,
+              "peak_rss_mb": round(peak_rss_mb(), 1)}
+    print("BENCH-RESULT " + json.dumps(report), flush=True)
     return 0
 
 
