@@ -20,9 +20,9 @@ import uuid
 
 from bench.env import DB_NAME, PG_ADMIN_URL, REPO, Processes, database_url
 
-# Dovecot's defaults stop near 100 connections per service (default_process_limit 100 and one
-# process per connection). The scale Dovecot serves many IMAP clients per process and runs
-# imap-login in its high-performance mode, so 1,000 idling connections need about 40 processes.
+# Dovecot's defaults stop near 100 connections per service (default_process_limit 100). An imap
+# process serves one user, so 1,000 accounts idling need 1,000 imap processes (about 3 MB each);
+# imap-login runs in its high-performance mode (a few processes, many clients each).
 SCALE_DOVECOT_CONF = """
 default_process_limit = 3000
 default_client_limit = 5000
@@ -33,8 +33,7 @@ service imap-login {
   process_limit = 4
 }
 service imap {
-  client_limit = 25
-  process_limit = 400
+  process_limit = 2500
 }
 service auth {
   client_limit = 5000
