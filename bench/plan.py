@@ -65,5 +65,5 @@ class Plan:
                    idle_samples=10, open_warmup=3, open_samples=15, page_warmup=5, page_samples=30,
                    backfill_open_sample=10, backfill_limit=2_000, idle_floor_samples=5, open_floor_samples=10,
                    sync_timeout_s=240, page_budget_s=5, open_budget_s=10, idle_budget_s=10, backfill_budget_s=10,
-                   send_messages=40, scale_push_accounts=50, scale_burst_accounts=10, scale_lease_s=4,
-                   scale_renew_s=1, scale_push_budget_s=60, scale_sync_accounts=20, scale_sync_messages=100)
+                   send_messages=40, scale_push_accounts=50, scale_burst_accounts=10, scale_lease_s=3,
+                   scale_renew_s=1, scale_push_budget_s=60, scale_sync_accounts=10, scale_sync_messages=100)

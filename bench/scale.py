@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from bench.env import DB_NAME, PG_ADMIN_URL, REPO, Processes, database_url
 
@@ -331,11 +332,18 @@ class ScaleSteps:
             poller.start()
             registered.wait(30)
             began = time.perf_counter()
-            for index, (pk, item) in enumerate(items.items()):
+
+            def append(index: int, pk: int, item) -> None:
                 due = began + spread_s * index / max(len(items), 1)
                 time.sleep(max(0.0, due - time.perf_counter()))
                 sent_at[pk] = time.perf_counter()
                 clients[pk].append("INBOX", item.raw)
+
+            # Several senders, so the appends keep to their schedule on a loaded machine.
+            with ThreadPoolExecutor(max_workers=min(len(items), 10), thread_name_prefix="bench-append") as pool:
+                for future in [pool.submit(append, index, pk, item)
+                               for index, (pk, item) in enumerate(items.items())]:
+                    future.result()
             appended_s = time.perf_counter() - began
             poller.join(timeout)
             stop.set()
