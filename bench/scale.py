@@ -186,6 +186,14 @@ class ScaleSteps:
                     floor["source"] = "measured here (the idle_latency step did not run)"
                 else:
                     floor = dict(floor, source="idle_latency.server_floor")
+                    if not plan.quick:
+                        # The same bare client against this Dovecot, with every account idling
+                        # (reported beside; the target uses the step's floor).
+                        from bench.floors import idle_floor
+
+                        login = self._login_of(ids[0])
+                        figure["new_mail_floor_here"] = summary_ms(idle_floor(
+                            dovecot.host, dovecot.imap_port, login, dovecot.password(login), 3))
                 figure["new_mail"]["server_floor"] = floor
                 figure["new_mail"]["p95_over_floor_ms"] = round(figure["new_mail"]["p95_ms"] - floor["p95_ms"], 1)
 
