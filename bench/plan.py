@@ -46,6 +46,15 @@ class Plan:
     open_budget_s: float = 40
     idle_budget_s: float = 30
     backfill_budget_s: float = 20
+    # The scale section (issue 17): accounts on push with two listeners, and sync throughput.
+    scale_push_accounts: int = 1_000
+    scale_burst_accounts: int = 100  # new mail at this many accounts within one second
+    scale_lease_s: int = 30  # MAIL_IDLE_LEASE_SECONDS / MAIL_IDLE_RENEW_SECONDS for the listeners
+    scale_renew_s: int = 5
+    scale_push_budget_s: float = 180  # until every account is held and caught up
+    scale_sync_accounts: int = 200
+    scale_sync_messages: int = 500
+    scale_sync_workers: tuple[int, ...] = (1, 2, 4)
 
     @classmethod
     def for_mode(cls, quick: bool) -> Plan:
@@ -56,4 +65,5 @@ class Plan:
                    idle_samples=10, open_warmup=3, open_samples=15, page_warmup=5, page_samples=30,
                    backfill_open_sample=10, backfill_limit=2_000, idle_floor_samples=5, open_floor_samples=10,
                    sync_timeout_s=240, page_budget_s=5, open_budget_s=10, idle_budget_s=10, backfill_budget_s=10,
-                   send_messages=40)
+                   send_messages=40, scale_push_accounts=50, scale_burst_accounts=10, scale_lease_s=3,
+                   scale_renew_s=1, scale_push_budget_s=60, scale_sync_accounts=10, scale_sync_messages=100)

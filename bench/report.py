@@ -32,6 +32,11 @@ TARGETS = [
     ("send.ratio_bare_aiosmtplib", ">=", 0.5, "outbox send / bare aiosmtplib"),
     ("crm.backfill.messages_per_s", ">=", 5000, "CRM linking backfill (messages/s)"),
     ("crm.timeline.p95_ms", "<=", 30, "contact timeline at 1M, p95 (ms)"),
+    ("scale_push.rss_per_idle_account_mb", "<=", 0.5, "listener RSS per idle account (MB)"),
+    ("scale_push.peak_pg_connections", "<=", 20, "peak PostgreSQL connections, 2 listeners"),
+    ("scale_push.new_mail.p95_over_floor_ms", "<=", 500, "new mail at 100 accounts, p95 over floor (ms)"),
+    ("scale_push.takeover.s", "<=", 60, "takeover after SIGKILL of a listener (s)"),
+    ("scale_sync.ratio_2_workers", ">=", 1.5, "sync throughput, 2 workers / 1"),
 ]
 
 

@@ -11,12 +11,13 @@ import traceback
 from bench import env
 from bench.crm import CrmSteps
 from bench.plan import Plan
+from bench.scale import ScaleSteps
 from bench.steps_imap import ImapSteps
 from bench.steps_send import SendSteps
 from bench.steps_web import WebSteps
 
 
-class Bench(ImapSteps, WebSteps, SendSteps, CrmSteps):
+class Bench(ImapSteps, WebSteps, SendSteps, CrmSteps, ScaleSteps):
     """One run: set-up, then each step in order; a failing step is recorded and the next runs."""
 
     def __init__(self, plan: Plan, report: dict, processes: env.Processes, work) -> None:
@@ -133,3 +134,7 @@ class Bench(ImapSteps, WebSteps, SendSteps, CrmSteps):
             self.backfill()
         with self.step("crm"):
             self.crm()
+        with self.step("scale_push"):
+            self.scale_push()
+        with self.step("scale_sync"):
+            self.scale_sync()
