@@ -43,12 +43,11 @@ from messages_app.models import ComposeUpload, Folder, MailAccount, Message, Out
 from messages_app.selectors import own_accounts, sender_accounts_for, visible_messages
 from messages_app.selectors.uploads import own_uploads
 from messages_app.services.connections import imap_connect
-from messages_app.services.outbox import SenderNotAllowed, outbox_cancel, outbox_queue
+from messages_app.services.outbox import SenderNotAllowed, outbox_cancel, outbox_queue, role_folder_name
 from messages_app.services.signatures import signature_for
 from messages_app.signatures import signature_text
 from messages_app.signatures.placement import with_signature
 from messages_app.sync.pending import apply_action
-from messages_app.sync.roles import role_from_flags, role_from_name
 
 logger = logging.getLogger(__name__)
 
@@ -217,17 +216,7 @@ def draft_store_account(user, account: MailAccount) -> MailAccount:
 
 
 def drafts_folder_name(account: MailAccount, connection) -> str | None:
-    name = Folder.objects.filter(account=account, role=FolderRole.DRAFTS).values_list("name", flat=True).first()
-    if name:
-        return name
-    folders = connection.list_folders()
-    for info in folders:
-        if role_from_flags(info.flags) == FolderRole.DRAFTS:
-            return info.name
-    for info in folders:
-        if role_from_name(info.name, info.delimiter) == FolderRole.DRAFTS:
-            return info.name
-    return None
+    return role_folder_name(account, connection, FolderRole.DRAFTS)
 
 
 def draft_raw(*, user, data: ComposeData) -> bytes:

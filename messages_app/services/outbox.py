@@ -330,19 +330,24 @@ def _record_failure(item: OutgoingMessage, token: str, exc: MailError, result: S
 # --- Sent folder and reconciliation -------------------------------------------------------------
 
 
-def sent_folder_name(account: MailAccount, connection) -> str | None:
-    """The account's Sent folder: the one the sync assigned, else what the server says."""
-    name = Folder.objects.filter(account=account, role=FolderRole.SENT).values_list("name", flat=True).first()
+def role_folder_name(account: MailAccount, connection, role: str) -> str | None:
+    """The account's folder for `role` (Sent, Drafts): the one the sync assigned, else what the
+    server's LIST says (special-use flags first, then the usual names)."""
+    name = Folder.objects.filter(account=account, role=role).values_list("name", flat=True).first()
     if name:
         return name
     folders = connection.list_folders()
     for info in folders:
-        if role_from_flags(info.flags) == FolderRole.SENT:
+        if role_from_flags(info.flags) == role:
             return info.name
     for info in folders:
-        if role_from_name(info.name, info.delimiter) == FolderRole.SENT:
+        if role_from_name(info.name, info.delimiter) == role:
             return info.name
     return None
+
+
+def sent_folder_name(account: MailAccount, connection) -> str | None:
+    return role_folder_name(account, connection, FolderRole.SENT)
 
 
 def _file_in_sent(account: MailAccount, raw: bytes, sessions: _Sessions) -> str:

@@ -15,6 +15,7 @@ from messages_app.models import Folder, Pop3Box
 from messages_app.selectors import own_account_or_404
 from messages_app.selectors.accounts import own_accounts
 from messages_app.services.pop3 import pop3_box_delete, pop3_box_save, pop3_fetch
+from messages_app.views.account_pages import first_account_redirect, posted_id
 
 
 class Pop3BoxForm(forms.ModelForm):
@@ -25,19 +26,10 @@ class Pop3BoxForm(forms.ModelForm):
         fields = ["host", "port", "security", "username", "folder", "delete_after_download", "is_active"]
 
 
-def _int(value) -> int:
-    """A posted id; anything that is not one matches nothing."""
-    return int(value) if value and str(value).isdigit() else 0
-
-
 @login_required
 @require_GET
 def pop3_index(request):
-    first = own_accounts(request.user).first()
-    if first is None:
-        messages.info(request, _("Add a mail account first."))
-        return redirect("messages_app:account_list")
-    return redirect("messages_app:account_pop3", pk=first.pk)
+    return first_account_redirect(request, "messages_app:account_pop3")
 
 
 @login_required
@@ -57,11 +49,11 @@ def account_pop3(request, pk: int):
             messages.success(request, _("POP3 box added."))
             return redirect("messages_app:account_pop3", pk=account.pk)
     elif action == "delete":
-        pop3_box_delete(box_id=_int(request.POST.get("box")), account_ids=[account.pk])
+        pop3_box_delete(box_id=posted_id(request.POST.get("box")), account_ids=[account.pk])
         messages.success(request, _("POP3 box deleted."))
         return redirect("messages_app:account_pop3", pk=account.pk)
     elif action == "fetch":
-        box = Pop3Box.objects.filter(account=account, pk=_int(request.POST.get("box"))).first()
+        box = Pop3Box.objects.filter(account=account, pk=posted_id(request.POST.get("box"))).first()
         if box is not None:
             try:
                 result = pop3_fetch(box=box)

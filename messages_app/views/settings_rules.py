@@ -19,6 +19,7 @@ from messages_app.selectors import own_account_or_404
 from messages_app.selectors.accounts import own_accounts
 from messages_app.services.rules import rule_delete, rule_job_start, rule_move, rule_problems, rule_save
 from messages_app.services.sieve import ForeignScript, sieve_install, sieve_refresh, sieve_remove
+from messages_app.views.account_pages import first_account_redirect, posted_id
 
 ROWS = 3
 FIELD_LABELS = {
@@ -89,19 +90,10 @@ def _rule_from_post(post) -> dict:
             "conditions": conditions, "actions": actions}
 
 
-def _int(value) -> int:
-    """A posted id; anything that is not one matches nothing."""
-    return int(value) if value and str(value).isdigit() else 0
-
-
 @login_required
 @require_GET
 def rules_index(request):
-    first = own_accounts(request.user).first()
-    if first is None:
-        messages.info(request, _("Add a mail account first."))
-        return redirect("messages_app:account_list")
-    return redirect("messages_app:account_rules", pk=first.pk)
+    return first_account_redirect(request, "messages_app:account_rules")
 
 
 @login_required
@@ -123,12 +115,12 @@ def account_rules(request, pk: int):
                 _refresh(request, account)
                 return redirect("messages_app:account_rules", pk=account.pk)
         elif action in ("up", "down"):
-            rule_move(account=account, rule_id=_int(request.POST.get("rule")),
+            rule_move(account=account, rule_id=posted_id(request.POST.get("rule")),
                       offset=-1 if action == "up" else 1)
             _refresh(request, account)
             return redirect("messages_app:account_rules", pk=account.pk)
         elif action == "delete":
-            rule_delete(account=account, rule_id=_int(request.POST.get("rule")))
+            rule_delete(account=account, rule_id=posted_id(request.POST.get("rule")))
             messages.success(request, _("Rule deleted."))
             _refresh(request, account)
             return redirect("messages_app:account_rules", pk=account.pk)
