@@ -9,7 +9,6 @@ together, so even a kill inside it leaves it either done once or not at all.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import import_module
 
 
 @dataclass(frozen=True)
@@ -49,12 +48,18 @@ def _load_defaults() -> None:
         return
     _defaults_loaded = True
     # Imported here: the steps' own modules use services/, which must not load with the models.
+    from messages_app.arrival import crm_links, ooo_step, rules_step
     from messages_app.arrival.prefetch import prefetch_bodies_step
+    from messages_app.services.delivery import dsn_reports_step
     from messages_app.services.pec import pec_receipts_step
 
-    _registry.insert(0, Step("prefetch_body", prefetch_bodies_step))
-    _registry.insert(1, Step("pec_receipts", pec_receipts_step))
-    _registry.insert(2, Step("dsn_reports", import_module("messages_app.services.delivery").dsn_reports_step))
-    _registry.append(Step("rules", import_module("messages_app.arrival.rules_step").run))
-    _registry.append(Step("ooo", import_module("messages_app.arrival.ooo_step").run, atomic=True))
-    _registry.append(Step("crm_links", __import__("messages_app.arrival.crm_links", fromlist=["_"]).crm_links_step))
+    # The fixed order: bodies first (the others read them), then what the message is (a PEC
+    # receipt, a bounce), then what the user asked for (filters, out of office), then CRM links.
+    _registry[:0] = [
+        Step("prefetch_body", prefetch_bodies_step),
+        Step("pec_receipts", pec_receipts_step),
+        Step("dsn_reports", dsn_reports_step),
+        Step("rules", rules_step.run),
+        Step("ooo", ooo_step.run, atomic=True),
+        Step("crm_links", crm_links.crm_links_step),
+    ]
