@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--profile] [--keep-db]
+"""python -m bench [--quick] [--profile] [--keep-db] [--only STEP,STEP]
 
 Runs the whole benchmark on this machine (private Dovecot, a fresh PostgreSQL database, loopback
 only), prints one JSON document and writes it to bench/results/latest.json with the chart
@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="also sync a copy of the 10k mailbox under pyinstrument (bench/results/profile_*)")
     parser.add_argument("--keep-db", action="store_true", help="leave the bench database for inspection")
+    parser.add_argument("--only", default="",
+                        help="comma-separated steps to run after set-up, with the ones they need "
+                             "(e.g. initial_syncs,resyncs); writes bench/results/only[-quick].json")
     args = parser.parse_args(argv)
 
     # SIGTERM (and SIGINT, which a background shell ignores) unwind through the finally below,
@@ -76,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     processes = env.Processes()
     bench = Bench(plan, report, processes, work)
     bench.profile = args.profile
+    if args.only:
+        bench.only = {name.strip() for name in args.only.split(",") if name.strip()}
     interrupted: BaseException | None = None
     try:
         bench.run()
@@ -102,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     report["ok"] = not bench.failures
     report["failures"] = bench.failures
     # A quick run (CI's smoke test) must not overwrite the full run's figures that scripts track.
-    stem = "quick" if args.quick else "latest"
+    # A partial run (--only) must not overwrite either.
+    stem = ("only-" if args.only else "") + ("quick" if args.quick else "latest")
     json_path = write_json(report, RESULTS / f"{stem}.json")
     chart = draw_chart(report, RESULTS / f"{stem}.png")
     report["meta"]["written"] = [str(json_path.relative_to(env.REPO))] + (

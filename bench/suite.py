@@ -29,6 +29,7 @@ class Bench(ImapSteps, WebSteps, SendSteps, CrmSteps, ScaleSteps):
         self.floor_items = ""
         self.profile = False
         self.web_port: int | None = None  # the web step's gunicorn, reused by the CRM timeline
+        self.only: set[str] | None = None  # --only: the steps to run after set-up (None: all)
 
     # ----------------------------------------------------------------- plumbing
     @contextlib.contextmanager
@@ -101,40 +102,24 @@ class Bench(ImapSteps, WebSteps, SendSteps, CrmSteps, ScaleSteps):
         return "tenk" if self.plan.quick else "main"
 
     # ----------------------------------------------------------------- the whole run
+    def consistency_after_initial(self) -> None:
+        for key in ("tenk",) + (() if self.plan.quick else ("main",)):
+            self.check(f"after_initial_{key}", key)
+
     def run(self) -> None:
         with self.step("setup"):
             self.setup()
         if "setup" in self.failures:
             return
-        with self.step("floors"):
-            self.floors()
-        with self.step("initial_syncs"):
-            self.initial_syncs()
+        steps = [("floors", self.floors), ("initial_syncs", self.initial_syncs)]
         if self.profile:
-            with self.step("profile_sync"):
-                self.profile_sync()
-        with self.step("consistency_after_initial"):
-            for key in ("tenk",) + (() if self.plan.quick else ("main",)):
-                self.check(f"after_initial_{key}", key)
-        with self.step("resyncs"):
-            self.resyncs()
-        with self.step("idle_latency"):
-            self.idle()
-        with self.step("no_condstore"):
-            self.no_condstore()
-        with self.step("database_only_sets"):
-            self.database_only()
-        with self.step("web"):
-            self.web()
-        with self.step("send"):
-            self.send()
-        with self.step("load"):
-            self.load()
-        with self.step("backfill"):
-            self.backfill()
-        with self.step("crm"):
-            self.crm()
-        with self.step("scale_push"):
-            self.scale_push()
-        with self.step("scale_sync"):
-            self.scale_sync()
+            steps.append(("profile_sync", self.profile_sync))
+        steps += [("consistency_after_initial", self.consistency_after_initial), ("resyncs", self.resyncs),
+                  ("idle_latency", self.idle), ("no_condstore", self.no_condstore),
+                  ("database_only_sets", self.database_only), ("web", self.web), ("send", self.send),
+                  ("load", self.load), ("backfill", self.backfill), ("crm", self.crm),
+                  ("scale_push", self.scale_push), ("scale_sync", self.scale_sync)]
+        for name, run_step in steps:
+            if self.only is None or name in self.only:
+                with self.step(name):
+                    run_step()
