@@ -11,6 +11,7 @@ import statistics
 class ImapSteps:
     # ----------------------------------------------------------------- floors
     def floors(self) -> None:
+        from bench.backfill import mbsync_download
         from bench.floors import capture_fetch_items, imapclient_fetch, insert_floors, raw_fetch
         from bench.mailgen import MailboxGenerator
         from messages_app.services.sync import open_connection
@@ -48,6 +49,9 @@ class ImapSteps:
             floors[f"imapclient_{label}"] = imapclient_fetch(self.dovecot.host, self.dovecot.imap_port, login,
                                                              password, "INBOX", self.floor_items,
                                                              BATCH_SIZE).as_dict()
+            # #14's anchor for a first sync: mbsync pulling the same INBOX whole, in the same run.
+            floors[f"mbsync_{label}"] = mbsync_download(self.dovecot.host, self.dovecot.imap_port, login, password,
+                                                        self.work, timeout=900).as_dict()
         source = "INBOX-10k" if self.plan.quick else "OLGA-INBOX"
         generator = MailboxGenerator(source, self.plan.main_inbox or self.plan.tenk)
         metas = []
@@ -69,7 +73,8 @@ class ImapSteps:
             out["msgs_per_s"] = round(stored / wall)
             floors = self.report["floors"]
             if size_label:
-                for floor, name in (("raw", "ratio_raw_floor"), ("imapclient", "ratio_imapclient_floor")):
+                for floor, name in (("raw", "ratio_raw_floor"), ("imapclient", "ratio_imapclient_floor"),
+                                    ("mbsync", "ratio_mbsync")):
                     per_s = (floors.get(f"{floor}_{size_label}") or {}).get("msgs_per_s")
                     if per_s:
                         out[name] = round(out["msgs_per_s"] / per_s, 3)
@@ -196,6 +201,7 @@ class ImapSteps:
                                       self.plan.idle_floor_samples))
         figure["server_floor"] = floor
         figure["product_over_floor_p50_ms"] = round(figure["p50_ms"] - floor["p50_ms"], 1)
+        figure["p95_over_floor_ms"] = round(figure["p95_ms"] - floor["p95_ms"], 1)
         self.report["idle_latency"] = figure
 
     def no_condstore(self) -> None:

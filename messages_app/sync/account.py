@@ -54,7 +54,9 @@ class AccountResult:
 
 
 def _run_pass(conn, account: MailAccount, lock: AccountLock | None, folder_name: str | None,
-              result: AccountResult) -> None:
+              result: AccountResult) -> bool:
+    """One pass; True when it covered every folder (the account's first sync is then done: a
+    folder appearing after it holds new mail, not history)."""
     first_sync = not account.initial_sync_done
     folder_errors = 0
     replay_pending_actions(conn, account)
@@ -108,6 +110,7 @@ def _run_pass(conn, account: MailAccount, lock: AccountLock | None, folder_name:
     Folder.objects.filter(pk__in=skipped).update(last_synced=timezone.now(), last_error="")
     if not folder_name and not folder_errors:
         result.settled = settle_detached(account)
+    return not folder_name
 
 
 def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gateway.ImapConnection],
@@ -127,11 +130,12 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
         MailAccount.objects.filter(pk=account.pk).update(sync_stopped_for="")
     with account_lock(account.pk, wait_seconds=wait_seconds) as lock:
         attempts = 0
+        complete = False
         while True:
             conn = None
             try:
                 conn = connection or connect(account)
-                _run_pass(conn, account, lock, folder_name, result)
+                complete = _run_pass(conn, account, lock, folder_name, result)
                 break
             except AuthFailed as exc:
                 MailAccount.objects.filter(pk=account.pk).update(auth_failed=True, sync_error=exc.user_message())
@@ -154,7 +158,9 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
             finally:
                 if conn is not None and connection is None:
                     conn.close()
-        if account.sync_error or not account.initial_sync_done:  # most passes have nothing to clear
-            MailAccount.objects.filter(pk=account.pk).update(sync_error="", initial_sync_done=True)
+        # An Inbox-only pass (the IDLE listener's, `mail_sync --folder`) does not end the first sync: the folders it left out still hold history, not new mail.
+        first_sync_done = account.initial_sync_done or complete
+        if account.sync_error or first_sync_done != account.initial_sync_done:  # most passes: nothing to clear
+            MailAccount.objects.filter(pk=account.pk).update(sync_error="", initial_sync_done=first_sync_done)
         logger.info("account %s synced: %s new", account.pk, result.new)
     return result

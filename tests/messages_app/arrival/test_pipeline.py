@@ -83,6 +83,25 @@ def test_mail_arriving_in_a_folder_created_later_is_new(owner, mail_user, mark_s
     assert marked(account)["Ordine 7"] == 1
 
 
+def test_an_inbox_only_first_pass_leaves_the_other_folders_history(owner, mail_user, mark_step):
+    """The IDLE listener may take a new account before the worker's first full pass: its Inbox
+    pass must not end the first sync, or every other folder's history would look like new mail."""
+    deliver(mail_user, 2)
+    for i in range(3):
+        mail_user.dovecot.append(mail_user.login, "Sent", make_message(f"Inviata {i}", minutes=i))
+    account = account_on(owner, mail_user)
+    account_sync(account.pk, folder_name="INBOX")
+    account.refresh_from_db()
+    assert not account.initial_sync_done
+    result = account_sync(account.pk)
+    assert Message.objects.filter(account=account, folder__name="Sent").count() == 3
+    assert result.new_message_ids == [] and mark_step == []
+    account.refresh_from_db()
+    assert account.initial_sync_done
+    mail_user.dovecot.append(mail_user.login, "Sent", make_message("Inviata dopo"))
+    assert len(account_sync(account.pk).new_message_ids) == 1
+
+
 def run_worker(mode: str, account_id: int) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(WORKER), mode, str(account_id)], cwd=ROOT, env=worker_env(),
                           capture_output=True, text=True, timeout=120)

@@ -102,8 +102,8 @@ def test_concurrent_claims_of_the_same_accounts_give_each_to_one_listener(owner,
     assert sorted(claimed) == sorted(a.pk for a in accounts)  # each once, none twice
 
 
-def _listener(env, log_name):
-    log = open(f"/tmp/scale/{log_name}-{os.getpid()}.log", "w")  # noqa: SIM115 (closed with the process)
+def _listener(env, log_path):
+    log = open(log_path, "w")  # noqa: SIM115 (closed with the process)
     return subprocess.Popen([sys.executable, "manage.py", "mail_idle"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True), log
 
@@ -129,11 +129,13 @@ def _imap_sessions(dovecot) -> dict[str, int]:
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_sigkilled_listeners_accounts_are_taken_over_within_the_lease_and_get_push(owner, dovecot, smtp_server):
+def test_a_sigkilled_listeners_accounts_are_taken_over_within_the_lease_and_get_push(owner, dovecot, smtp_server,
+                                                                                    tmp_path):
     accounts = make_accounts(owner, dovecot, smtp_server, 6)
     logins = {account.pk: user.login for account, user in accounts}
     env = worker_env() | {"MAIL_IDLE_LEASE_SECONDS": "3", "MAIL_IDLE_RENEW_SECONDS": "1"}
-    (first, first_log), (second, second_log) = _listener(env, "idle-a"), _listener(env, "idle-b")
+    (first, first_log), (second, second_log) = (_listener(env, tmp_path / "idle-a.log"),
+                                                _listener(env, tmp_path / "idle-b.log"))
     try:
         # Both alive: three accounts each, every account held by exactly one of them.
         assert wait_for(lambda: len(held_by(first)) == len(held_by(second)) == 3, 30), holders()
@@ -170,7 +172,7 @@ def test_a_sigkilled_listeners_accounts_are_taken_over_within_the_lease_and_get_
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_listener_holding_thirty_accounts_keeps_its_database_connections_under_the_setting(
-        owner, dovecot, smtp_server):
+        owner, dovecot, smtp_server, tmp_path):
     if connection.vendor != "postgresql":
         if os.environ.get("CI"):
             pytest.fail("CI must run this with DATABASE_URL=postgres://... (pg_stat_activity)")
@@ -190,7 +192,7 @@ def test_a_listener_holding_thirty_accounts_keeps_its_database_connections_under
         peak = max(peak, count)
         return count
 
-    process, log = _listener(env, "idle-pg")
+    process, log = _listener(env, tmp_path / "idle-pg.log")
     try:
         assert wait_for(lambda: sample() >= 0 and len(holders()) == 30, 30, step=0.05), holders()
         assert wait_for(lambda: sample() >= 0 and Folder.objects.filter(role="inbox").count() == 30, 30, step=0.05)
