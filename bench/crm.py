@@ -26,6 +26,8 @@ class CrmSteps:
 
         key = self.main_key
         user, account = self.users[key], self.accounts[key]
+        if not Message.objects.filter(account=account).exists():  # --only without initial_syncs
+            return {"skipped": f"no mail in the {key} account: run initial_syncs first"}
         senders = [normalise(a) for a in Message.objects.filter(account=account).exclude(from_addr="")
                    .values_list("from_addr", flat=True).distinct()[:CONTACTS // 2]]
         senders = [a for a in dict.fromkeys(senders) if a]
@@ -72,8 +74,9 @@ class CrmSteps:
         table = "messages_app_messagelink"
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (message_id, owner_id, contact_id, reason, detail, confidence, state, "  # noqa: S608
-                "created_at) SELECT id, %s, %s, 'address', '', 100, 'linked', now() FROM messages_app_message "
+                f"INSERT INTO {table} (message_id, message_date, owner_id, contact_id, reason, detail, "  # noqa: S608
+                "confidence, state, created_at) SELECT id, date, %s, %s, 'address', '', 100, 'linked', now() "
+                "FROM messages_app_message "
                 "WHERE account_id = %s AND from_addr = %s ORDER BY date DESC LIMIT %s ON CONFLICT DO NOTHING",
                 [user.pk, contact.pk, account.pk, top["from_addr"], TIMELINE_LINKS])
             linked = cursor.rowcount

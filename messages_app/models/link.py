@@ -28,6 +28,12 @@ class MessageLink(models.Model):
     (0-100) how sure the match is: below settings.CRM_LINK_THRESHOLD it is made `pending`. A link
     the user removes stays as `dismissed`, so that no later pass makes it again. A linked message
     is kept when the server drops it (sync/identity.py: it becomes a local message in Importata).
+
+    `message_date` is the message's date, copied onto the link so that a record's timeline walks
+    the (record, state, date) index newest first and stops after a page, instead of joining and
+    sorting every linked message. A message's date is set when its row is stored (sync/store.py,
+    services/local_messages.py) and nothing changes it afterwards; code that ever does must call
+    services.crm_links.link_dates_follow for those messages.
     """
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="crm_links")
@@ -42,6 +48,7 @@ class MessageLink(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    message_date = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -58,9 +65,10 @@ class MessageLink(models.Model):
                                     name="unique_link_message_lead"),
         ]
         indexes = [
-            models.Index(fields=["contact", "state"], name="link_contact_state"),
-            models.Index(fields=["company", "state"], name="link_company_state"),
-            models.Index(fields=["lead", "state"], name="link_lead_state"),
+            # The timeline's order (selectors/crm.py record_timeline): a record's linked mail newest
+            # first, ties by message. Partial: a link sits in the one index of its kind of record.
+            *(models.Index(fields=[kind, "state", "-message_date", "-message"], name=f"link_{kind}_timeline",
+                           condition=Q(**{f"{kind}__isnull": False})) for kind in ("contact", "company", "lead")),
             models.Index(fields=["owner", "state"], name="link_owner_state"),
         ]
 

@@ -14,8 +14,8 @@ from messages_app.selectors.pec import UNCONFIRMED_AFTER
 from messages_app.selectors.visibility import message_rule, own_message_rule
 
 TIMELINE_PAGE = 50
-_TIMELINE_FIELDS = ("id", "message_id", "contact_id", "company_id", "lead_id", "reason", "detail", "confidence",
-                    "state", *(f"message__{name}" for name in (
+_TIMELINE_FIELDS = ("id", "message_id", "message_date", "contact_id", "company_id", "lead_id", "reason", "detail",
+                    "confidence", "state", *(f"message__{name}" for name in (
                         "id", "folder_id", "account_id", "local_owner_id", "dedup_key", "message_id", "subject",
                         "from_name", "from_addr", "date", "thread_id")), "message__folder")
 
@@ -81,41 +81,40 @@ def record_timeline(user, kind: str, record, *, cursor: Cursor | None = None,
                     limit: int = TIMELINE_PAGE) -> TimelinePage:
     """One page of the linked messages of the record that the user may see, newest first, grouped
     by conversation (on the page, a conversation sits where its newest message is); a message seen
-    in several folders (Gmail labels) shows once. Keyset on the message's (date, id), so the next
-    page continues at any depth without gaps or repeats: the links come from the (record, state)
-    index, the messages by primary key, and only `limit` rows are loaded and rendered."""
+    in several folders (Gmail labels) shows once. Keyset on the message's (date, id), both on the
+    link row (MessageLink.message_date), so the ids come from walking the record's timeline index
+    newest first, each checked against the visibility rule by primary key, stopping after
+    2 x `limit` (however many links the record has); then the page's rows are loaded by key. The
+    next page continues at any depth without gaps or repeats."""
     links = (MessageLink.objects.filter(**{kind: record}, state=LinkState.LINKED)
              .filter(message_rule(user, "message__")))
     if cursor is not None:
-        links = links.filter(Q(message__date__lt=cursor.date) | Q(message__date=cursor.date,
-                                                                  message_id__lt=cursor.id),
-                             message__date__lte=cursor.date)
-    # The ids first (a narrow sort of the record's links), then the page's rows with what it shows.
-    ids = list(links.order_by("-message__date", "-message_id").values_list("id", flat=True)[:limit * 2])
+        links = links.filter(Q(message_date__lt=cursor.date) | Q(message_date=cursor.date, message_id__lt=cursor.id),
+                             message_date__lte=cursor.date)
+    ids = list(links.order_by("-message_date", "-message_id").values_list("id", flat=True)[:limit * 2])
     by_id = {link.pk: link for link in MessageLink.objects.filter(pk__in=ids)
              .select_related("message", "message__folder").only(*_TIMELINE_FIELDS)}
     fetched = [by_id[pk] for pk in ids if pk in by_id]
     groups: dict[object, TimelineThread] = {}
     seen: set[str] = set()
-    shown = 0
     last = None
+    more = len(fetched) == limit * 2
     for link in fetched:
         message = link.message
         if message.dedup_key in seen:
-            last = message  # the copy of a message already on the page (another label)
+            last = link  # the copy of a message already on the page (another label)
             continue
-        if shown == limit:
-            return TimelinePage(list(groups.values()), Cursor(last.date, last.pk))
+        if len(seen) == limit:
+            more = True
+            break
         seen.add(message.dedup_key)
-        shown += 1
-        last = message
+        last = link
         key = message.thread_id or f"m{message.pk}"
         if key not in groups:
             groups[key] = TimelineThread(message.thread_id, message.subject)
         groups[key].links.append(link)
     _attach_delivery(user, [link for group in groups.values() for link in group.links])
-    more = len(fetched) == limit * 2
-    return TimelinePage(list(groups.values()), Cursor(last.date, last.pk) if more else None)
+    return TimelinePage(list(groups.values()), Cursor(last.message_date, last.message_id) if more else None)
 
 
 def _attach_delivery(user, links: list[MessageLink]) -> None:

@@ -20,10 +20,11 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -46,7 +47,7 @@ CHUNK = 2000
 OUTGOING_ROLES = (FolderRole.SENT, FolderRole.DRAFTS)
 
 _FIELDS = ("id", "account_id", "local_owner_id", "folder_id", "thread_id", "from_addr", "to", "cc",
-           "address_defects", "folder__role", "account__owner_id")
+           "address_defects", "date", "folder__role", "account__owner_id")
 
 
 def _parties(row: dict) -> list[tuple[str, str]]:
@@ -75,6 +76,7 @@ class NewLink:
     """A link about to be stored (plain values: the backfill makes tens of thousands)."""
 
     message_id: int
+    message_date: datetime
     owner_id: int
     kind: str
     record_id: int
@@ -84,18 +86,18 @@ class NewLink:
     state: str
 
 
-def _link(message_id: int, owner_id: int, kind: str, record_id: int, reason: str, detail: str,
+def _link(row: dict, owner_id: int, kind: str, record_id: int, reason: str, detail: str,
           confidence: int) -> NewLink:
     state = _LINKED if confidence >= settings.CRM_LINK_THRESHOLD else _PENDING
-    return NewLink(message_id, owner_id, kind, record_id, reason, detail[:400], confidence, state)
+    return NewLink(row["id"], row["date"], owner_id, kind, record_id, reason, detail[:400], confidence, state)
 
 
 _CONTACT, _COMPANY, _LEAD = RecordKind.CONTACT.value, RecordKind.COMPANY.value, RecordKind.LEAD.value
 _LINKED, _PENDING = LinkState.LINKED.value, LinkState.PENDING.value
 _ADDRESS, _DOMAIN, _THREAD = LinkReason.ADDRESS.value, LinkReason.DOMAIN.value, LinkReason.THREAD.value
 
-_COLUMNS = ("message_id", "owner_id", "contact_id", "company_id", "lead_id", "reason", "detail", "confidence",
-            "state", "created_at")
+_COLUMNS = ("message_id", "message_date", "owner_id", "contact_id", "company_id", "lead_id", "reason", "detail",
+            "confidence", "state", "created_at")
 INSERT_ROWS = 500
 
 
@@ -109,15 +111,18 @@ def _insert(links: list[NewLink]) -> None:
         return
     now = timezone.now()
     table = connection.ops.quote_name(MessageLink._meta.db_table)
-    rows = sorted({(link.message_id, link.owner_id,
+    rows = sorted({(link.message_id, link.message_date, link.owner_id,
                     link.record_id if link.kind == _CONTACT else None,
                     link.record_id if link.kind == _COMPANY else None,
                     link.record_id if link.kind == _LEAD else None,
                     link.reason, link.detail, link.confidence, link.state, now) for link in links},
-                  key=lambda row: (row[0], row[2] or 0, row[3] or 0, row[4] or 0))
+                  key=lambda row: (row[0], row[3] or 0, row[4] or 0, row[5] or 0))
     if connection.vendor == "postgresql":
         _insert_arrays(table, rows)
         return
+    # Dates as the ORM writes them (SQLite compares them as text: the timeline's keyset must match).
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [(row[0], adapt(row[1]), *row[2:-1], adapt(row[-1])) for row in rows]
     per_statement = min(INSERT_ROWS, (connection.features.max_query_params or 10_000) // len(_COLUMNS))
     placeholder = f"({', '.join(['%s'] * len(_COLUMNS))})"
     with connection.cursor() as cursor:
@@ -128,7 +133,8 @@ def _insert(links: list[NewLink]) -> None:
                            [value for row in batch for value in row])
 
 
-_ARRAY_TYPES = ("bigint", "bigint", "bigint", "bigint", "bigint", "text", "text", "integer", "text", "timestamptz")
+_ARRAY_TYPES = ("bigint", "timestamptz", "bigint", "bigint", "bigint", "bigint", "text", "text", "integer", "text",
+                "timestamptz")
 ARRAY_ROWS = 5000
 
 
@@ -172,7 +178,7 @@ def _match_rows(rows: list[dict]) -> list[NewLink]:
                 for kind, record_id in records:
                     if (kind, record_id) not in made:
                         made.add((kind, record_id))
-                        links.append(_link(row["id"], owner_id, kind, record_id, _ADDRESS,
+                        links.append(_link(row, owner_id, kind, record_id, _ADDRESS,
                                            f"{header}: {address}", confidence))
             for header, address in parties[row["id"]]:
                 domain = domain_of(address)
@@ -181,7 +187,7 @@ def _match_rows(rows: list[dict]) -> list[NewLink]:
                 for company_id in sorted(at_domain):
                     if (_COMPANY, company_id) not in made:
                         made.add((_COMPANY, company_id))
-                        links.append(_link(row["id"], owner_id, _COMPANY, company_id,
+                        links.append(_link(row, owner_id, _COMPANY, company_id,
                                            _DOMAIN, f"{header}: @{domain}", confidence))
     return links
 
@@ -208,8 +214,7 @@ def _thread_links(rows: list[dict]) -> list[NewLink]:
             continue
         for key, (owner_id, confidence) in parents.get(row["thread_id"], {}).items():
             if (row["id"], *key) not in have:
-                links.append(_link(row["id"], owner_id, key[0], key[1], _THREAD,
-                                   "", confidence))
+                links.append(_link(row, owner_id, key[0], key[1], _THREAD, "", confidence))
     return links
 
 
@@ -259,7 +264,7 @@ def _keep_sources(message_ids: list[int]) -> None:
     message_sources_keep(message_ids=message_ids)
 
 
-_THREAD_FIELDS = ("id", "thread_id", "address_defects")
+_THREAD_FIELDS = ("id", "thread_id", "address_defects", "date")
 
 
 def _pages(messages, fields):
@@ -325,7 +330,7 @@ def link_add(*, user, message: Message, kind: str, record_id: int, reason: str =
     link, _created = MessageLink.objects.update_or_create(
         message=message, **{kind: record},
         defaults={"owner": user, "reason": reason, "detail": detail[:400], "confidence": SURE,
-                  "state": LinkState.LINKED, "created_by": user})
+                  "state": LinkState.LINKED, "created_by": user, "message_date": message.date})
     with contextlib.suppress(MailError):  # the server is away: kept at the next link pass or open; the link stands
         _keep_sources([message.pk])
     return link
@@ -345,12 +350,13 @@ def links_by_rule(*, rule_of: dict[int, str]) -> int:
     whose header parsed with defects, or one of the owner's own addresses, links nothing.
     Idempotent. Returns how many links were made or confirmed."""
     rows = list(Message.objects.filter(pk__in=list(rule_of)).values(
-        "id", "account_id", "local_owner_id", "from_addr", "address_defects", "account__owner_id"))
+        "id", "account_id", "local_owner_id", "from_addr", "address_defects", "date", "account__owner_id"))
     by_owner: dict[int, list[dict]] = defaultdict(list)
     for row in rows:
         if not row["address_defects"] and normalise(row["from_addr"]):
             by_owner[_owner(row)].append(row)
     own = _own_addresses(by_owner)
+    dates = {row["id"]: row["date"] for row in rows}
     targets: list[tuple[int, int, str, int]] = []  # message, owner, kind, record
     for owner_id, owner_rows in by_owner.items():
         senders = {normalise(row["from_addr"]) for row in owner_rows} - own
@@ -370,7 +376,8 @@ def links_by_rule(*, rule_of: dict[int, str]) -> int:
             detail = f"{RULE_DETAIL}{rule_of[message_id]}"[:400]
             link = MessageLink.objects.filter(message_id=message_id, **{f"{kind}_id": record_id}).first()
             if link is None:
-                MessageLink.objects.create(message_id=message_id, owner_id=owner_id, reason=LinkReason.MANUAL,
+                MessageLink.objects.create(message_id=message_id, message_date=dates[message_id], owner_id=owner_id,
+                                           reason=LinkReason.MANUAL,
                                            detail=detail, confidence=SURE, state=LinkState.LINKED,
                                            **{f"{kind}_id": record_id})
             elif link.state == LinkState.PENDING:
@@ -404,6 +411,18 @@ def link_set_state(*, user, link_id: int, state: str) -> MessageLink:
         with contextlib.suppress(MailError):
             _keep_sources([link.message_id])
     return link
+
+
+def link_dates_follow(*, message_ids: list[int]) -> int:
+    """Bring the links' copy of their message's date (MessageLink.message_date, the timeline's
+    order) back to the message's; for code that changes a stored message's date (none does
+    today: a row's date is set when it is stored). Returns how many links changed."""
+    date = Subquery(Message.objects.filter(pk=OuterRef("message_id")).values("date")[:1])
+    changed = 0
+    for start in range(0, len(message_ids), CHUNK):
+        changed += (MessageLink.objects.filter(message_id__in=message_ids[start:start + CHUNK])
+                    .exclude(message_date=date).update(message_date=date))
+    return changed
 
 
 def linked_message_ids(message_ids: list[int]) -> set[int]:
