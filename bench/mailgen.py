@@ -27,6 +27,9 @@ OWNER_NAME = "Olga Owner"
 RARE_TERM = "zanzibarite"  # about 1 message in 10,000
 COMMON_TERM = "offerta"  # about 1 in 3
 TWO_WORD_TERMS = ("fattura", "scadenza")
+# The search pages' figure names and what each searches for.
+SEARCH_TERMS = (("search_rare", RARE_TERM), ("search_common", COMMON_TERM),
+                ("search_two_words", " ".join(TWO_WORD_TERMS)))
 
 _FIRST = ["Mario", "Luca", "Giulia", "Francesca", "Paolo", "Anna", "Marco", "Chiara", "Andrea", "Sara",
           "Niccolò", "Lucía", "François", "Jürgen", "Zoë", "Ægir", "Björn", "Małgorzata", "Søren", "José",

@@ -48,7 +48,7 @@ class WebSteps:
 
     # ----------------------------------------------------------------- web: open and pages
     def web(self) -> None:
-        from bench.mailgen import COMMON_TERM, RARE_TERM, TWO_WORD_TERMS
+        from bench.mailgen import SEARCH_TERMS
         from bench.pages import (
             HTMX,
             PageSpec,
@@ -102,10 +102,13 @@ class WebSteps:
             pages["missing"].append("messages_app:unified")
         else:
             specs.append(PageSpec("unified", unified_path, note="full page, every account's INBOX"))
-            for name, term in (("search_rare", RARE_TERM), ("search_common", COMMON_TERM),
-                               ("search_two_words", " ".join(TWO_WORD_TERMS))):
+            for name, term in SEARCH_TERMS:
                 specs.append(PageSpec(name, f"{unified_path}?q={term.replace(' ', '+')}&all=1",
                                       note="full page, search every folder"))
+        if folder_path is not None:
+            for name, term in SEARCH_TERMS:
+                specs.append(PageSpec(f"{name}_folder", f"{folder_path}?q={term.replace(' ', '+')}",
+                                      note="full page, search the 100k INBOX"))
         compose_path = reverse_or_none("messages_app:compose")
         if compose_path is None:
             pages["missing"].append("messages_app:compose")
@@ -119,6 +122,10 @@ class WebSteps:
             deep, _followed = deep_path(port, bulk_cookie, bulk_path, self.plan.deep_pages)
             if deep:
                 specs.append(PageSpec("folder_deep_1m", deep, HTMX, note="htmx rows fragment"))
+            for name, term in SEARCH_TERMS:
+                specs.append(PageSpec(f"{name}_1m", f"{bulk_path}?q={term.replace(' ', '+')}",
+                                      note="full page, search the 1M INBOX"))
+                users[f"{name}_1m"] = self.users["bulk"]
             for name in ("folder_top_1m", "folder_deep_1m"):
                 users[name] = self.users["bulk"]
         pages.update(run_pages(port, specs, users, warmup=self.plan.page_warmup, samples=self.plan.page_samples,
@@ -136,11 +143,14 @@ class WebSteps:
                 finally:
                     set_threaded(page_user, False)
                 pages.setdefault("profiles", {})[spec.key] = str(target.relative_to(REPO))
-        searches = {k: v for k, v in pages.items() if k in ("search_rare", "search_common", "search_two_words")}
+        searches = {k: v for k, v in pages.items() if k.startswith("search_") and "p95_ms" in v}
         if searches:
-            pages["search"] = {"p95_ms": max(v["p95_ms"] for v in searches.values()),
+            slowest = max(searches, key=lambda k: searches[k]["p95_ms"])
+            pages["search"] = {"p95_ms": searches[slowest]["p95_ms"],
                                "p50_ms": max(v["p50_ms"] for v in searches.values()),
-                               "of": "the slowest of search_rare, search_common, search_two_words"}
+                               "slowest": slowest,
+                               "of": "the slowest of search_{rare,common,two_words}, every folder (no suffix), "
+                                     "the 100k INBOX (_folder) and the 1M INBOX (_1m)"}
         ratios = [pages[f"{n}_1m"]["p95_ms"] / pages[n]["p95_ms"] for n in ("folder_top", "folder_deep")
                   if f"{n}_1m" in pages and n in pages and pages[n]["p95_ms"]]
         if ratios:

@@ -8,6 +8,7 @@ from messages_app.enums import SpecialFolder
 from messages_app.mailbox.keyset import PAGE_SIZE, Cursor, Page, after, page_from_rows
 from messages_app.mailbox.scopes import EVERYWHERE, SPECIAL, Scope
 from messages_app.mailbox.search import matching
+from messages_app.mailbox.search_walk import LATERAL_FOLDER, walked_top_ids, worth_walking
 from messages_app.models import Message
 from messages_app.selectors import (
     local_messages,
@@ -47,13 +48,32 @@ def not_receipts(messages):
 def messages_page(user, scope: Scope, *, cursor: Cursor | None = None, query: str = "",
                   limit: int = PAGE_SIZE) -> Page:
     if query:
-        ids = _top_ids(matching(scope_messages(user, scope), query), cursor, limit + 1)
+        ids = search_top_ids(user, scope, query, cursor, limit + 1)
     elif scope.kind in (SPECIAL, EVERYWHERE) or len(scope.folder_ids) <= 1:
         ids = _top_ids(scope_messages(user, scope), cursor, limit + 1)
     else:
         ids = _merged_top_ids(scope.folder_ids, cursor, limit + 1)
     by_id = {m.id: m for m in _rows(visible_messages(user).filter(id__in=ids))}
     return page_from_rows([by_id[pk] for pk in ids if pk in by_id], limit)
+
+
+def search_top_ids(user, scope: Scope, query: str, cursor: Cursor | None, n: int) -> list[int]:
+    """The newest `n` matches of a search in a scope: walked in date order for common words
+    (search_walk.py), else from the GIN index (or LIKE on SQLite); both give the same ids."""
+    if scope.kind != SPECIAL and worth_walking(query):
+        ids = walked_top_ids(*search_streams(user, scope), query, cursor, n)
+        if ids is not None:
+            return ids
+    return _top_ids(matching(scope_messages(user, scope), query), cursor, n)
+
+
+def search_streams(user, scope: Scope) -> tuple[tuple[int, ...], object, list]:
+    """scope_messages for a folder or unified scope, as the sets a date walk reads one by one:
+    each of the scope's folders (ids from visible_folders), and for "all folders" the user's
+    local messages."""
+    in_folder = not_receipts(Message.objects.filter(folder_id=LATERAL_FOLDER))
+    others = [not_receipts(local_messages(user))] if scope.kind == EVERYWHERE else []
+    return scope.folder_ids, in_folder, others
 
 
 def _top_ids(messages, cursor: Cursor | None, n: int) -> list[int]:

@@ -15,12 +15,17 @@ from django.db.models.expressions import RawSQL
 MAX_TERMS = 8
 BODY_INDEX_MAX_CHARS = 500_000
 _TERM = re.compile(r"\w+", re.UNICODE)
-_MATCHES = "messages_app_message.search_tsv @@ to_tsquery('simple', %s)"
+MATCHES = "messages_app_message.search_tsv @@ to_tsquery('simple', %s)"
 
 
 def search_terms(query: str) -> list[str]:
     """Words of the query (punctuation, operators and quotes dropped): 'mario@x.it' -> mario, x, it."""
     return _TERM.findall(query.lower())[:MAX_TERMS]
+
+
+def tsquery_of(terms: list[str]) -> str:
+    """Every word, each as a prefix: the tsquery text bound to MATCHES."""
+    return " & ".join(f"{term}:*" for term in terms)
 
 
 def matching(messages: QuerySet, query: str) -> QuerySet:
@@ -30,9 +35,8 @@ def matching(messages: QuerySet, query: str) -> QuerySet:
     if not terms:
         return messages.none()
     if connection.vendor == "postgresql":
-        tsquery = " & ".join(f"{term}:*" for term in terms)
         # Constant SQL; the words reach it only as a bound parameter.
-        return messages.filter(RawSQL(_MATCHES, [tsquery], output_field=BooleanField()))  # noqa: S611
+        return messages.filter(RawSQL(MATCHES, [tsquery_of(terms)], output_field=BooleanField()))  # noqa: S611
     for term in terms:
         messages = messages.filter(
             Q(subject__icontains=term) | Q(from_name__icontains=term) | Q(from_addr__icontains=term)
