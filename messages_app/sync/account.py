@@ -158,7 +158,8 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
             finally:
                 if conn is not None and connection is None:
                     conn.close()
-        # An Inbox-only pass (the IDLE listener's, `mail_sync --folder`) does not end the first sync: the folders it left out still hold history, not new mail.
+        # An Inbox-only pass (the IDLE listener's, `mail_sync --folder`) does not end the first
+        # sync: the folders it left out still hold history, not new mail.
         first_sync_done = account.initial_sync_done or complete
         if account.sync_error or first_sync_done != account.initial_sync_done:  # most passes: nothing to clear
             MailAccount.objects.filter(pk=account.pk).update(sync_error="", initial_sync_done=first_sync_done)
