@@ -162,3 +162,20 @@ def test_the_folder_page_runs_the_same_queries_for_3_rows_and_for_a_full_page(ow
     assert page.count('<li class="row') == 50  # one full page, "older messages" after it
     assert 'class="more"' in page
     assert many == few
+
+
+def test_the_out_of_office_banner_costs_a_query_only_while_it_is_on(owner_client, mailbox):
+    from messages_app.models import OutOfOffice
+
+    url = reverse("messages_app:folder", args=[Folder.objects.get(account=mailbox.account, role="inbox").pk])
+    off, page = _folder_page_queries(owner_client, url)
+    assert 'class="ooo-banner"' not in page
+    ooo = OutOfOffice.objects.create(account=mailbox.account, is_active=True, start=timezone.now() - timedelta(hours=1),
+                                     subject="Fuori ufficio", body_html="<p>Torno lunedì.</p>")
+    on, page = _folder_page_queries(owner_client, url)
+    assert 'class="ooo-banner"' in page and mailbox.account.email in page
+    assert on == off + 1  # the accounts it names; reading whether it is on cost nothing extra
+    ooo.end = timezone.now() - timedelta(minutes=1)
+    ooo.save()
+    ended, page = _folder_page_queries(owner_client, url)
+    assert 'class="ooo-banner"' not in page and ended == off
