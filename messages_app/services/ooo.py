@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -74,11 +74,21 @@ def ooo_off(*, account: MailAccount) -> bool:
     return ended
 
 
+def _on_now(user):
+    now = timezone.now()
+    return (OutOfOffice.objects.filter(account__owner=user, is_active=True, start__lte=now)
+            .filter(Q(end__isnull=True) | Q(end__gt=now)))
+
+
 def ooo_current(user) -> list[OutOfOffice]:
     """The user's accounts whose out-of-office is on now (the banner)."""
-    now = timezone.now()
-    return list(OutOfOffice.objects.filter(account__owner=user, is_active=True, start__lte=now)
-                .filter(Q(end__isnull=True) | Q(end__gt=now)).select_related("account"))
+    return list(_on_now(user).select_related("account"))
+
+
+def ooo_on_now(user) -> Exists:
+    """Whether any of the user's out-of-office is on now, as an expression: the mailbox pages read
+    it with the preferences, so the banner costs no query of its own while it is off."""
+    return Exists(_on_now(user))
 
 
 def ooo_row(settings: OutOfOffice | None, account: MailAccount) -> dict:

@@ -8,6 +8,26 @@ def preferences_of(user) -> MailPreferences:
     return MailPreferences.objects.filter(user=user).first() or MailPreferences(user=user)
 
 
+def preferences_for_page(user) -> MailPreferences:
+    """preferences_of for a full mailbox page, with `ooo_on` (whether base.html's out-of-office
+    banner has anything to show) read in the same query: the user's row, joined to the layout row
+    that may be missing."""
+    from django.contrib.auth import get_user_model
+
+    from messages_app.services.ooo import ooo_on_now
+
+    row = (get_user_model().objects.filter(pk=user.pk).select_related("mail_preferences")
+           .annotate(ooo_on=ooo_on_now(user)).first())
+    if row is None:
+        return MailPreferences(user=user)
+    try:
+        preferences = row.mail_preferences
+    except MailPreferences.DoesNotExist:
+        preferences = MailPreferences(user=user)
+    preferences.ooo_on = bool(row.ooo_on)
+    return preferences
+
+
 def preferences_update(*, user, **changes: bool) -> MailPreferences:
     unknown = set(changes) - set(MailPreferences.LAYOUT_FIELDS)
     if unknown:

@@ -1,6 +1,6 @@
 """Lucide icons from the vendored sprite (static/vendor/lucide, built by scripts/vendor_lucide.py)."""
 
-from functools import cache
+from functools import cache, lru_cache
 
 from django import template
 from django.templatetags.static import static
@@ -18,6 +18,12 @@ def _sprite_url() -> str:
 @register.simple_tag
 def icon(name: str, css_class: str = ""):
     """An inline <svg> that uses one symbol of the sprite; decorative, so hidden from screen readers."""
+    return _icon_markup(str(name), str(css_class))
+
+
+@lru_cache(maxsize=256)
+def _icon_markup(name: str, css_class: str):
+    """Kept per (name, class): the same few dozen icons are drawn on every page."""
     href = f"{_sprite_url()}#{name}"
     return format_html('<svg class="icon {}" aria-hidden="true" focusable="false"><use href="{}"></use></svg>',
                        css_class, href)

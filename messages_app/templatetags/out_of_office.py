@@ -11,6 +11,10 @@ def ooo_banner(context):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"current": []}
+    # The mailbox pages read whether it is on with the preferences (preferences_for_page): no
+    # query while it is off, the usual case.
+    if getattr(context.get("preferences"), "ooo_on", None) is False:
+        return {"current": []}
     from messages_app.services.ooo import ooo_current
 
     return {"current": ooo_current(user)}

@@ -27,7 +27,7 @@ from messages_app.mailbox.scopes import (
 from messages_app.mailbox.threads import thread_messages, threads_page
 from messages_app.mailbox.tree import folder_tree, move_targets
 from messages_app.selectors import folders_of
-from messages_app.services.preferences import preferences_of
+from messages_app.services.preferences import preferences_for_page, preferences_of
 from messages_app.views.compose import scheduled_items, sent_toast, unsent_items
 
 QUERY_MAX_CHARS = 200
@@ -37,7 +37,7 @@ SCHEDULED_KEY = f"special:{SpecialFolder.SCHEDULED.value}"
 def shell_context(request, scope: Scope | None, preferences=None) -> dict:
     """What every full page of the mailbox needs besides the list: the folder column.
     `preferences`: the user's, when the caller has already read them."""
-    preferences = preferences or preferences_of(request.user)
+    preferences = preferences or preferences_for_page(request.user)
     return {
         "preferences": preferences,
         "tree": folder_tree(request.user, merged=preferences.merge_accounts),
@@ -47,8 +47,8 @@ def shell_context(request, scope: Scope | None, preferences=None) -> dict:
     }
 
 
-def list_context(request, scope: Scope) -> dict:
-    preferences = preferences_of(request.user)
+def list_context(request, scope: Scope, preferences=None) -> dict:
+    preferences = preferences or preferences_for_page(request.user)
     query = request.GET.get("q", "").strip()[:QUERY_MAX_CHARS]
     everywhere = bool(query) and request.GET.get("all") == "1"
     cursor = Cursor.parse(request.GET.get("before"))
@@ -73,8 +73,8 @@ def list_context(request, scope: Scope) -> dict:
     }
 
 
-def _list_response(request, scope: Scope):
-    context = list_context(request, scope)
+def _list_response(request, scope: Scope, preferences=None):
+    context = list_context(request, scope, preferences)
     if request.htmx and request.GET.get("before"):
         return render(request, "messages_app/_rows.html", context)
     if request.htmx and request.htmx.target == "list":
@@ -86,10 +86,11 @@ def _list_response(request, scope: Scope):
 @login_required
 @require_GET
 def index(request):
-    scope = home_scope(request.user, merged=preferences_of(request.user).merge_accounts)
+    preferences = preferences_for_page(request.user)
+    scope = home_scope(request.user, merged=preferences.merge_accounts)
     if scope is None:  # no account yet: the page says how to add one
-        return render(request, "messages_app/mailbox.html", shell_context(request, None))
-    return _list_response(request, scope)
+        return render(request, "messages_app/mailbox.html", shell_context(request, None, preferences))
+    return _list_response(request, scope, preferences)
 
 
 @login_required
