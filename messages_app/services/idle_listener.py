@@ -85,12 +85,25 @@ def _stored_state(account_id: int, inbox: str) -> tuple[int, int] | None:
     return None if folder is None else (folder.uidnext, folder.server_messages)
 
 
-def _connect(account_id: int):
-    """Load the account and log in; None when its password is known to be refused."""
-    account = MailAccount.objects.select_related("owner").get(pk=account_id)
+def _account_to_connect(account_id: int):
+    """Load the account (with what connecting reads of it) and its Inbox's name; None when its
+    password is known to be refused. An OAuth2 account also logs in here, since its token is
+    read (and maybe refreshed) from the database; a password account logs in outside the slot."""
+    account = MailAccount.objects.select_related("owner", "company_server").get(pk=account_id)
     if account.auth_failed:
         return None
-    return open_connection(account), _inbox_name(account_id)
+    return account, (open_connection(account) if account.uses_oauth else None), _inbox_name(account_id)
+
+
+def _connect(account_id: int, db: Callable):
+    """A logged-in connection and the Inbox's name, or None. The login's round trips (and TLS
+    handshake) hold no database slot: a thousand accounts starting at once would queue their
+    logins behind a handful of slots."""
+    loaded = db(_account_to_connect, account_id)
+    if loaded is None:
+        return None
+    account, conn, inbox = loaded
+    return (conn or open_connection(account)), inbox
 
 
 def _sync_inbox(account_id: int, conn, inbox: str, stop: threading.Event, db: Callable) -> None:
@@ -151,7 +164,7 @@ def listen(account_id: int, stop: threading.Event, db: Callable = _inline) -> No
     delay = 1.0
     while not stop.is_set():
         try:
-            opened = db(_connect, account_id)
+            opened = _connect(account_id, db)
             if opened is None:
                 logger.warning("account %s: password refused, IDLE listener stops", account_id)
                 return
