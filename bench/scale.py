@@ -151,7 +151,9 @@ class ScaleSteps:
                 listeners.append(self._listener(ids, env, logs[1]))
                 # Every account held, split between the two, and its Inbox caught up (the
                 # listener's first pass made the Folder row): then every thread is in IDLE.
-                deadline = time.monotonic() + plan.scale_push_budget_s
+                # BENCH_SCALE_PUSH_BUDGET_S: a longer wait on a machine loaded by other work.
+                budget = float(os.environ.get("BENCH_SCALE_PUSH_BUDGET_S") or plan.scale_push_budget_s)
+                deadline = time.monotonic() + budget
                 split = {}
                 while time.monotonic() < deadline:
                     split = self._lease_split(ids)
@@ -162,7 +164,7 @@ class ScaleSteps:
                         raise RuntimeError("a mail_idle listener exited: " + self._log_tail(logs))
                     time.sleep(0.2)
                 else:
-                    raise RuntimeError(f"not every account on push within {plan.scale_push_budget_s:.0f} s "
+                    raise RuntimeError(f"not every account on push within {budget:.0f} s "
                                        f"(held {split}, inboxes {inboxes}): " + self._log_tail(logs))
                 figure["all_listening_s"] = round(time.perf_counter() - started, 1)
                 figure["split"] = sorted(split.values())

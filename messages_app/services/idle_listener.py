@@ -3,9 +3,15 @@
 One thread per account holds one IMAP connection and no database connection: its database
 work (loading the account, checking the folder, the Inbox pass) runs through `DatabaseSlots`, a
 bounded pool of threads, so a listener with thousands of accounts keeps a handful of database
-connections. The thread leaves IDLE when the server reports activity, runs the Inbox pass on its
-own IMAP connection, and goes back to IDLE. Connection losses reconnect with backoff; a refused
+connections. The thread leaves IDLE when the server reports activity and goes back to IDLE after
+the pass, on its own IMAP connection: for new mail only (EXISTS) the cheap pass of
+sync/new_mail.py (fetch the new messages, store them, then the arrival steps), for anything else
+(EXPUNGE, flag changes) the full Inbox pass. Connection losses reconnect with backoff; a refused
 password stops that account's listener.
+
+What an idle account costs is its thread (a few touched stack pages) and its connection's
+imaplib objects; the TLS context is one per process (gateways/errors.client_ssl_context), not one
+per connection (which cost 0.8 MB per account).
 
 `listeners_serve` runs one `mail_idle` process: it shares the accounts with the other running
 listeners through leases in the database (sync/idle_lease.py), renews them on a heartbeat, takes
@@ -22,11 +28,13 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.db import connection as db_connection
 
+from messages_app.arrival import pipeline
 from messages_app.exceptions import AuthFailed, MailError
 from messages_app.models import Folder, MailAccount
 from messages_app.services.sync import account_sync, open_connection
 from messages_app.sync.idle_lease import ListenerLeases
 from messages_app.sync.lock import SyncBusy
+from messages_app.sync.new_mail import new_mail_store
 
 logger = logging.getLogger(__name__)
 
@@ -77,12 +85,25 @@ def _stored_state(account_id: int, inbox: str) -> tuple[int, int] | None:
     return None if folder is None else (folder.uidnext, folder.server_messages)
 
 
-def _connect(account_id: int):
-    """Load the account and log in; None when its password is known to be refused."""
-    account = MailAccount.objects.select_related("owner").get(pk=account_id)
+def _account_to_connect(account_id: int):
+    """Load the account (with what connecting reads of it) and its Inbox's name; None when its
+    password is known to be refused. An OAuth2 account also logs in here, since its token is
+    read (and maybe refreshed) from the database; a password account logs in outside the slot."""
+    account = MailAccount.objects.select_related("owner", "company_server").get(pk=account_id)
     if account.auth_failed:
         return None
-    return open_connection(account), _inbox_name(account_id)
+    return account, (open_connection(account) if account.uses_oauth else None), _inbox_name(account_id)
+
+
+def _connect(account_id: int, db: Callable):
+    """A logged-in connection and the Inbox's name, or None. The login's round trips (and TLS
+    handshake) hold no database slot: a thousand accounts starting at once would queue their
+    logins behind a handful of slots."""
+    loaded = db(_account_to_connect, account_id)
+    if loaded is None:
+        return None
+    account, conn, inbox = loaded
+    return (conn or open_connection(account)), inbox
 
 
 def _sync_inbox(account_id: int, conn, inbox: str, stop: threading.Event, db: Callable) -> None:
@@ -97,12 +118,53 @@ def _sync_inbox(account_id: int, conn, inbox: str, stop: threading.Event, db: Ca
                 return
 
 
+def _only_new_mail(activity: list) -> bool | None:
+    """What IDLE reported: True for new mail only (EXISTS, RECENT), None for nothing (the
+    server's "* OK Still here" keepalives), False for anything else (EXPUNGE, FETCH of flags,
+    VANISHED, what we do not know), which takes the full Inbox pass."""
+    kinds = set()
+    for response in activity:
+        if len(response) >= 2 and isinstance(response[0], int) and response[1] in (b"EXISTS", b"RECENT"):
+            kinds.add(response[1])
+        elif response and response[0] in (b"OK", b"NO"):
+            continue
+        else:
+            return False
+    return (b"EXISTS" in kinds) or None
+
+
+def _new_mail_pass(account_id: int, conn, inbox: str, select, stop: threading.Event,
+                   db: Callable) -> tuple[int, int] | None:
+    """The cheap pass for EXISTS: fetch what lies at or above the UIDNEXT this thread saw (on
+    its own connection, holding no database slot), store it in one slot call, then run the
+    arrival steps in another, queued behind the other accounts' stores, so a burst of new mail
+    is visible first and followed up second. Returns the Inbox's stored (uidnext, messages), or
+    None when the full pass had to run instead."""
+    fetched = [meta for meta in conn.fetch_meta(f"{select.uidnext}:*") if meta.uid >= select.uidnext]
+    for _attempt in range(50):
+        try:
+            result = db(new_mail_store, account_id, inbox, uidvalidity=select.uidvalidity,
+                        uidnext=select.uidnext, fetched=fetched)
+            break
+        except SyncBusy:  # a periodic pass: it may have stored these too (stored UIDs are skipped)
+            if stop.wait(0.2):
+                return None
+    else:
+        return None
+    if result is None:  # the stored Inbox moved on (or needs a full pass): take the full pass
+        _sync_inbox(account_id, conn, inbox, stop, db)
+        return None
+    if result.arrival_ids:
+        db(pipeline.drain, account_id=account_id, connection=conn)
+    return result.uidnext, result.server_messages
+
+
 def listen(account_id: int, stop: threading.Event, db: Callable = _inline) -> None:
     """Hold IDLE on the account's Inbox until `stop` is set. `db` runs the database work."""
     delay = 1.0
     while not stop.is_set():
         try:
-            opened = db(_connect, account_id)
+            opened = _connect(account_id, db)
             if opened is None:
                 logger.warning("account %s: password refused, IDLE listener stops", account_id)
                 return
@@ -111,17 +173,21 @@ def listen(account_id: int, stop: threading.Event, db: Callable = _inline) -> No
                 _sync_inbox(account_id, conn, inbox, stop, db)  # catch up on what came while away
                 delay = 1.0
                 caught_up = False
+                stored = None  # the Inbox's (uidnext, messages) in the database, when known here
                 while not stop.is_set():
                     # The stored state first, then SELECT, then IDLE at once: mail that lands
                     # while this thread waits for a database slot shows in the SELECT.
-                    stored = None if caught_up else db(_stored_state, account_id, inbox)
+                    if stored is None:
+                        stored = db(_stored_state, account_id, inbox)
                     select = conn.select(inbox, readonly=True)
-                    if not caught_up and stored != (select.uidnext, select.exists):
-                        # Mail that came while the last pass ran raises no IDLE event: catch up
-                        # first (once per cycle, so a folder that cannot sync never spins).
-                        _sync_inbox(account_id, conn, inbox, stop, db)
-                        caught_up = True
-                        continue
+                    if stored != (select.uidnext, select.exists):
+                        stored = None
+                        if not caught_up:
+                            # Mail that came while the last pass ran raises no IDLE event: catch
+                            # up first (once per cycle, so a folder that cannot sync never spins).
+                            _sync_inbox(account_id, conn, inbox, stop, db)
+                            caught_up = True
+                            continue
                     caught_up = False
                     conn.idle_start()
                     started = time.monotonic()
@@ -129,8 +195,16 @@ def listen(account_id: int, stop: threading.Event, db: Callable = _inline) -> No
                     while not stop.is_set() and not activity and time.monotonic() - started < IDLE_RENEW_SECONDS:
                         activity = conn.idle_wait(WAIT_SLICE_SECONDS)
                     conn.idle_done()
-                    if activity:
+                    if not activity:
+                        continue
+                    new_mail_only = _only_new_mail(activity)
+                    if new_mail_only is None:
+                        continue  # a keepalive: nothing changed
+                    if new_mail_only and stored is not None and select.uidnext:
+                        stored = _new_mail_pass(account_id, conn, inbox, select, stop, db)
+                    else:
                         _sync_inbox(account_id, conn, inbox, stop, db)
+                        stored = None
         except MailAccount.DoesNotExist:
             return
         except AuthFailed:

@@ -1,0 +1,128 @@
+"""The IDLE listener's cheap pass for EXISTS (sync/new_mail.py), and the one TLS context per
+process that keeps an idle account's memory small (gateways/errors.client_ssl_context)."""
+
+import shutil
+import threading
+import time
+
+import pytest
+
+from messages_app.arrival import steps
+from messages_app.gateways.errors import client_ssl_context
+from messages_app.models import ArrivalMarker, Folder, Message
+from messages_app.services.connections import imap_connect
+from messages_app.services.idle_listener import _only_new_mail, listen
+from messages_app.services.sync import account_sync, open_connection
+from messages_app.sync.new_mail import new_mail_store
+from tests.conftest import account_on
+from tests.messages_app.arrival import steps_for_tests
+from tests.messages_app.arrival.steps_for_tests import MARK, STAR
+from tests.messages_app.sync.mailgen import make_message
+from tests.messages_app.sync.test_idle_leases import wait_for
+
+
+@pytest.fixture
+def mark_step():
+    steps_for_tests.calls.clear()
+    steps.register(MARK)
+    yield steps_for_tests.calls
+    steps.unregister(MARK.name)
+
+
+def deliver(mail_user, subjects):
+    for subject in subjects:
+        mail_user.dovecot.append(mail_user.login, "INBOX", make_message(subject, message_id=f"<{subject}@test>"))
+
+
+def test_the_new_mail_pass_stores_exactly_the_new_messages_with_their_markers(owner, mail_user):
+    deliver(mail_user, ["storia-1", "storia-2"])
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)  # the first sync: history, no markers
+    inbox = Folder.objects.get(account=account, role="inbox")
+    seen = (inbox.uidvalidity, inbox.uidnext)
+    deliver(mail_user, ["nuovo-1", "nuovo-2"])
+    with open_connection(account) as conn:
+        conn.select("INBOX", readonly=True)
+        fetched = conn.fetch_meta(f"{seen[1]}:*")
+        result = new_mail_store(account.pk, inbox.name, uidvalidity=seen[0], uidnext=seen[1], fetched=fetched)
+        after = conn.select("INBOX", readonly=True)
+    assert result is not None and result.stored == 2
+    new = dict(Message.objects.filter(account=account, uid__gte=seen[1]).values_list("pk", "message_id"))
+    assert sorted(new.values()) == ["<nuovo-1@test>", "<nuovo-2@test>"]
+    assert Message.objects.filter(account=account).count() == 4
+    assert sorted(result.arrival_ids) == sorted(new)
+    assert sorted(ArrivalMarker.objects.values_list("message_id", flat=True)) == sorted(new)  # only the new ones
+    inbox.refresh_from_db()
+    # The cursor where a full pass would leave it: the listener's next SELECT matches, no catch-up.
+    assert (inbox.uidnext, inbox.server_messages) == (after.uidnext, after.exists) == \
+        (result.uidnext, result.server_messages)
+    assert inbox.last_seen_uid == after.uidnext - 1
+    # A full pass afterwards finds nothing more to store, and no second marker.
+    assert account_sync(account.pk, folder_name="INBOX", drain_arrivals=False).new == 0
+    assert ArrivalMarker.objects.count() == 2
+    # Handed the same fetch again (the stored Inbox has moved on): it writes nothing.
+    assert new_mail_store(account.pk, inbox.name, uidvalidity=seen[0], uidnext=seen[1], fetched=fetched) is None
+    assert Message.objects.filter(account=account).count() == 4
+
+
+def test_the_new_mail_pass_declines_before_the_first_sync_or_after_a_uidvalidity_change(owner, mail_user):
+    account = account_on(owner, mail_user)
+    assert new_mail_store(account.pk, "INBOX", uidvalidity=1, uidnext=1, fetched=[]) is None  # no Inbox row yet
+    account_sync(account.pk)
+    inbox = Folder.objects.get(account=account, role="inbox")
+    assert new_mail_store(account.pk, inbox.name, uidvalidity=inbox.uidvalidity + 1, uidnext=inbox.uidnext,
+                          fetched=[]) is None
+    assert new_mail_store(account.pk, inbox.name, uidvalidity=inbox.uidvalidity, uidnext=inbox.uidnext,
+                          fetched=[]) is not None
+
+
+def test_idle_responses_are_told_apart():
+    assert _only_new_mail([(3, b"EXISTS"), (1, b"RECENT")]) is True
+    assert _only_new_mail([(b"OK", b"Still here")]) is None  # a keepalive: no pass at all
+    assert _only_new_mail([(3, b"EXISTS"), (2, b"EXPUNGE")]) is False
+    assert _only_new_mail([(2, b"FETCH", (b"FLAGS", (b"\\Seen",)))]) is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_listener_takes_the_cheap_pass_on_new_mail_and_runs_its_arrival_steps(owner, mail_user, mark_step):
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    synced = Folder.objects.get(account=account, role="inbox").last_synced
+    stop = threading.Event()
+    listener = threading.Thread(target=listen, args=(account.pk, stop), daemon=True)
+    listener.start()
+    try:
+        # Its catch-up pass (a full Inbox pass) has run; then it waits in IDLE.
+        assert wait_for(lambda: Folder.objects.get(account=account, role="inbox").last_synced != synced, 10)
+        time.sleep(1.0)
+        synced = Folder.objects.get(account=account, role="inbox").last_synced
+        deliver(mail_user, ["spinta"])
+        assert wait_for(lambda: Message.objects.filter(message_id="<spinta@test>").exists(), 10, step=0.05)
+        message = Message.objects.get(message_id="<spinta@test>")
+        # Its arrival steps ran, once, and its marker is gone.
+        assert wait_for(lambda: not ArrivalMarker.objects.filter(message=message).exists(), 10, step=0.05)
+        assert mark_step == [[message.pk]]
+        message.refresh_from_db()
+        assert message.preview.count(STAR) == 1
+        # The full pass stamps last_synced; the cheap one leaves it for the periodic passes.
+        assert Folder.objects.get(account=account, role="inbox").last_synced == synced
+    finally:
+        stop.set()
+        listener.join(timeout=10)
+
+
+def test_every_connection_of_the_process_shares_one_tls_context(owner, mail_user, settings, tmp_path):
+    account = account_on(owner, mail_user)
+    with imap_connect(account) as first, imap_connect(account) as second:
+        assert first._client.ssl_context is second._client.ssl_context is client_ssl_context()
+    # A private CA file gets its own context, shared too; the file edited in place, a new one.
+    bundle = tmp_path / "ca.pem"
+    shutil.copyfile("/etc/ssl/certs/ca-certificates.crt", bundle)
+    settings.MAIL_TLS_CA_FILE = str(bundle)
+    private = client_ssl_context()
+    assert private is client_ssl_context()
+    settings.MAIL_TLS_CA_FILE = ""
+    assert client_ssl_context() is not private
+    settings.MAIL_TLS_CA_FILE = str(bundle)
+    bundle.write_text(bundle.read_text().split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n")
+    assert client_ssl_context() is not private
