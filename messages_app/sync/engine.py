@@ -200,11 +200,14 @@ def verify_folder(conn: ImapConnection, folder: Folder, result: FolderResult | N
 def _snapshot_rows(folder: Folder, select: SelectInfo, result: FolderResult, stored_before: int | None) -> int:
     """The folder's rows below the SELECT's UIDNEXT, to compare like with like against its EXISTS
     (mail that arrived after SELECT is already stored above it and must not look like a
-    discrepancy). `stored_before` is that number at the end of the last complete pass; with this
-    pass's own additions and removals it gives the answer when it matches EXISTS (a stray row,
-    say one stored above UIDNEXT, only makes it disagree and then the rows are counted)."""
-    if stored_before is not None and not result.rebuilt and select.uidnext and \
-            stored_before + result.new - result.removed == select.exists:
+    discrepancy). `stored_before` is that number at the end of the last complete pass, given
+    only where every expunge is reported (QRESYNC) and no row lay above that pass's UIDNEXT;
+    with this pass's own additions and removals it is the answer when it matches EXISTS and
+    nothing was stored above this SELECT's UIDNEXT either. Any stray row (one re-homed by our
+    own move, say) only makes the sum disagree, and then the rows are counted."""
+    if (stored_before is not None and not result.rebuilt and select.uidnext
+            and folder.last_seen_uid < select.uidnext  # nothing stored above the snapshot
+            and stored_before + result.new - result.removed == select.exists):
         return select.exists
     rows = Message.objects.filter(folder=folder)
     if select.uidnext:
@@ -225,7 +228,9 @@ def sync_folder(conn: ImapConnection, folder: Folder, *, status: dict | None = N
         return result
     # The rows below UIDNEXT the last complete pass left (see _snapshot_rows): known without a
     # COUNT over the whole folder when this pass adds and removes no more than it tells.
-    stored_before = folder.server_messages if folder.backfill_below_uid == 0 and folder.uidnext else None
+    stored_before = None
+    if conn.qresync_enabled and folder.backfill_below_uid == 0 and folder.last_seen_uid < folder.uidnext:
+        stored_before = folder.server_messages
     pass_started = timezone.now()
     select = conn.select(folder.name, readonly=True)
     if folder.uidvalidity is not None and select.uidvalidity != folder.uidvalidity:
