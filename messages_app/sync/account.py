@@ -77,9 +77,9 @@ def _run_pass(conn, account: MailAccount, lock: AccountLock | None, folder_name:
     condstore = conn.has("CONDSTORE")
     to_visit = [f for f in folders
                 if f.is_selectable and not is_unchanged(f, statuses.get(f.name), condstore=condstore)]
-    if lock and to_visit:  # a pass that only confirms every folder unchanged is over before anyone looks
-        lock.progress(folders_total=len(folders), folders_done=0,
-                      messages_total=sum((statuses.get(f.name) or {}).get("MESSAGES", 0) for f in folders))
+    if lock and to_visit:  # written with the first progress, a second into the pass (most are over by then)
+        lock.plan(folders_total=len(folders),
+                  messages_total=sum((statuses.get(f.name) or {}).get("MESSAGES", 0) for f in folders))
 
     def progressed(count: int) -> None:
         if lock:

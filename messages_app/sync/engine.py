@@ -20,6 +20,7 @@ Cursor invariants (all moved in the same transaction as the rows they describe):
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -240,6 +241,19 @@ def sync_folder(conn: ImapConnection, folder: Folder, *, status: dict | None = N
         _save_cursor(folder, uidvalidity=select.uidvalidity)
     if folder.arrival_floor_uid is None:
         _save_cursor(folder, arrival_floor_uid=(select.uidnext or 1) if first_sync else 1)
+    # Only flags or removals to apply (the common resync of a folder): its writes and the final
+    # cursor in one transaction, one commit. New mail goes by batches, each with its cursor.
+    only_known = (not result.rebuilt and folder.backfill_below_uid == 0 and select.uidnext
+                  and select.uidnext == folder.uidnext and folder.last_seen_uid < select.uidnext)
+    with transaction.atomic() if only_known else nullcontext():
+        _visit(conn, folder, select, result, status=status, stored_before=stored_before, pass_started=pass_started,
+               max_backfill_batches=max_backfill_batches, on_progress=on_progress)
+    return result
+
+
+def _visit(conn: ImapConnection, folder: Folder, select: SelectInfo, result: FolderResult, *, status: dict | None,
+           stored_before: int | None, pass_started: datetime, max_backfill_batches: int | None,
+           on_progress: Callable[[int], None]) -> None:
     result.changed, result.removed = _sync_known(conn, folder, select, pass_started)
     result.new = _fetch_new(conn, folder, select, on_progress, result)
     backfilled, result.backfill_pending = _backfill(conn, folder, max_backfill_batches, on_progress, result)
@@ -267,4 +281,3 @@ def sync_folder(conn: ImapConnection, folder: Folder, *, status: dict | None = N
         last_synced=timezone.now(),
         last_error="",
     )
-    return result

@@ -52,7 +52,12 @@ class AccountLock:
         self._written_at = time.monotonic()
         self._folders_done: int | None = None
         self._messages_done = 0
+        self._totals: dict[str, int] = {}
         self.on_release: dict = {}  # more columns of the lock row to write with the release
+
+    def plan(self, *, folders_total: int, messages_total: int) -> None:
+        """What the pass has ahead of it; written with the first progress (see advance)."""
+        self._totals = {"folders_total": folders_total, "messages_total": messages_total}
 
     def advance(self, *, folders_done: int | None = None, messages: int = 0) -> None:
         """Progress of the pass, written (with the lease renewed) at most once a second: a
@@ -63,20 +68,18 @@ class AccountLock:
         self._messages_done += messages
         if time.monotonic() - self._written_at < PROGRESS_EVERY_SECONDS:
             return
-        changes = {"expires_at": timezone.now() + lease(), "messages_done": F("messages_done") + self._messages_done}
+        changes = {"expires_at": timezone.now() + lease(), "messages_done": F("messages_done") + self._messages_done,
+                   **self._totals}
         if self._folders_done is not None:
             changes["folders_done"] = self._folders_done
         SyncLock.objects.filter(pk=self.account_id, holder=self.token).update(**changes)
         self._written_at = time.monotonic()
-        self._folders_done, self._messages_done = None, 0
+        self._folders_done, self._messages_done, self._totals = None, 0, {}
 
     def extend(self) -> bool:
         """Push the expiry forward; False if the claim was lost (it lapsed and someone took it)."""
         return SyncLock.objects.filter(pk=self.account_id, holder=self.token).update(
             expires_at=timezone.now() + lease()) == 1
-
-    def progress(self, **counts: int) -> None:
-        SyncLock.objects.filter(pk=self.account_id, holder=self.token).update(**counts)
 
 
 def holder_name() -> str:
