@@ -241,11 +241,12 @@ def sync_folder(conn: ImapConnection, folder: Folder, *, status: dict | None = N
         _save_cursor(folder, uidvalidity=select.uidvalidity)
     if folder.arrival_floor_uid is None:
         _save_cursor(folder, arrival_floor_uid=(select.uidnext or 1) if first_sync else 1)
-    # Only flags or removals to apply (the common resync of a folder): its writes and the final
-    # cursor in one transaction, one commit. New mail goes by batches, each with its cursor.
-    only_known = (not result.rebuilt and folder.backfill_below_uid == 0 and select.uidnext
-                  and select.uidnext == folder.uidnext and folder.last_seen_uid < select.uidnext)
-    with transaction.atomic() if only_known else nullcontext():
+    # A resync whose new mail fits in one batch (the common one: flag changes, a few removals, a
+    # few arrivals): its writes and the final cursor in one transaction, one commit. A first sync
+    # or a big arrival goes by batches, each committed with its cursor.
+    one_commit = (not result.rebuilt and folder.backfill_below_uid == 0 and select.uidnext and folder.uidnext
+                  and 0 <= select.uidnext - folder.uidnext <= BATCH_SIZE)
+    with transaction.atomic() if one_commit else nullcontext():
         _visit(conn, folder, select, result, status=status, stored_before=stored_before, pass_started=pass_started,
                max_backfill_batches=max_backfill_batches, on_progress=on_progress)
     return result
