@@ -14,22 +14,26 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from messages_app.arrival.pipeline import DrainResult
 from messages_app.exceptions import AuthFailed, MailError, is_transient, message_for
 from messages_app.gateways import imap as imap_gateway
-from messages_app.models import Folder, MailAccount
-from messages_app.sync.engine import FolderResult, sync_folder
+from messages_app.models import Folder, MailAccount, Message, PendingAction
+from messages_app.sync.engine import FolderResult, is_unchanged, sync_folder
 from messages_app.sync.folders import cap_listing, reconcile_folders
 from messages_app.sync.identity import settle_detached
 from messages_app.sync.lock import AccountLock, account_lock
 from messages_app.sync.pending import replay_pending_actions
+from messages_app.sync.schedule import pass_succeeded_changes
 
 logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.5, 2.0, 5.0)  # seconds between reconnects after a dropped connection
+LAST_SYNCED_PRECISION = timedelta(minutes=1)
 
 
 @dataclass
@@ -40,6 +44,7 @@ class AccountResult:
     # Genuinely new messages of this pass (those with an arrival marker).
     new_message_ids: list[int] = field(default_factory=list)
     settled: dict[str, int] = field(default_factory=dict)
+    replayed: int = 0  # queued local actions carried out on the server
     arrivals: DrainResult = field(default_factory=DrainResult)  # filled by services.sync
 
     @property
@@ -59,7 +64,8 @@ def _run_pass(conn, account: MailAccount, lock: AccountLock | None, folder_name:
     folder appearing after it holds new mail, not history)."""
     first_sync = not account.initial_sync_done
     folder_errors = 0
-    replay_pending_actions(conn, account)
+    if account.has_pending or result.replayed:
+        result.replayed += replay_pending_actions(conn, account)
     infos, skipped_folders = cap_listing(conn.list_folders(with_status=True))
     if skipped_folders != account.folders_skipped:
         logger.warning("account %s: %s folders beyond MAIL_MAX_FOLDERS are not synced", account.pk, skipped_folders)
@@ -70,14 +76,16 @@ def _run_pass(conn, account: MailAccount, lock: AccountLock | None, folder_name:
         folders = [f for f in folders if f.name == folder_name]
         if not folders:
             raise MailError(f"no folder named {folder_name!r}")
-    if lock:
-        lock.progress(folders_total=len(folders), folders_done=0,
-                      messages_total=sum((statuses.get(f.name) or {}).get("MESSAGES", 0) for f in folders))
+    condstore = conn.has("CONDSTORE")
+    to_visit = [f for f in folders
+                if f.is_selectable and not is_unchanged(f, statuses.get(f.name), condstore=condstore)]
+    if lock and to_visit:  # written with the first progress, a second into the pass (most are over by then)
+        lock.plan(folders_total=len(folders),
+                  messages_total=sum((statuses.get(f.name) or {}).get("MESSAGES", 0) for f in folders))
 
     def progressed(count: int) -> None:
         if lock:
-            lock.extend()
-            lock.add_messages_done(count)
+            lock.advance(messages=count)
 
     # Two rounds: first every folder's newest batch, so recent mail everywhere appears quickly;
     # then the backfill of older mail.
@@ -104,11 +112,20 @@ def _run_pass(conn, account: MailAccount, lock: AccountLock | None, folder_name:
                 outcome.rehomed += previous.rehomed
             result.folders[folder.name] = outcome
             if lock and rounds == 0 and not outcome.skipped:
-                lock.progress(folders_done=done)
-    # Folders skipped because LIST-STATUS proved them unchanged were still checked just now.
-    skipped = [f.pk for f in folders if f.name in result.folders and result.folders[f.name].skipped]
-    Folder.objects.filter(pk__in=skipped).update(last_synced=timezone.now(), last_error="")
-    if not folder_name and not folder_errors:
+                lock.advance(folders_done=done)
+    # Folders skipped because LIST-STATUS proved them unchanged were still checked just now; to
+    # the minute is enough for the health page, so back-to-back passes do not write it each time.
+    now = timezone.now()
+    stale = now - LAST_SYNCED_PRECISION
+    skipped = [f.pk for f in folders if f.name in result.folders and result.folders[f.name].skipped
+               and (f.last_error or f.last_synced is None or f.last_synced < stale)]
+    if skipped:
+        Folder.objects.filter(pk__in=skipped).update(last_synced=now, last_error="")
+    # Rows detach only by removal (a server expunge, a rebuild, a replayed move): with none before
+    # the pass and none in it there is nothing to settle.
+    detached = account.had_detached or result.replayed or any(
+        outcome.removed or outcome.rebuilt for outcome in result.folders.values())
+    if not folder_name and not folder_errors and detached:
         result.settled = settle_detached(account)
     return not folder_name
 
@@ -120,7 +137,10 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
     """One complete pass over an account (or one folder of it), over `connection` or a new one
     from `connect` (which must return a logged-in connection). Raises SyncBusy if another
     process is syncing the account, and MailError when the pass could not complete."""
-    account = MailAccount.objects.select_related("owner").get(pk=account_id)
+    account = (MailAccount.objects.select_related("owner")
+               .annotate(has_pending=Exists(PendingAction.objects.filter(account=OuterRef("pk"))),
+                         had_detached=Exists(Message.objects.filter(account=OuterRef("pk"), folder__isnull=True)))
+               .get(pk=account_id))
     result = AccountResult(account_id=account.pk)
     if account.auth_failed or account.sync_stopped:
         result.error = account.sync_error
@@ -136,6 +156,7 @@ def sync_account(account_id: int, *, connect: Callable[[MailAccount], imap_gatew
             try:
                 conn = connection or connect(account)
                 complete = _run_pass(conn, account, lock, folder_name, result)
+                lock.on_release.update(pass_succeeded_changes(account.pk, full=folder_name is None))
                 break
             except AuthFailed as exc:
                 MailAccount.objects.filter(pk=account.pk).update(auth_failed=True, sync_error=exc.user_message())

@@ -6,6 +6,10 @@ Cursor invariants (all moved in the same transaction as the rows they describe):
 - `backfill_below_uid`: None before the first batch; older messages below it are still to fetch
   (the first sync goes newest first so a big mailbox is usable at once); 0 once complete.
 - `highest_modseq`: flag changes up to it are applied (CONDSTORE servers).
+- `uidnext`, `server_messages`: the last complete pass's SELECT; `server_messages` is also the
+  rows stored below `uidnext` then (the server's EXISTS, unless even a verify left them apart),
+  so the next pass knows that count from its own additions and removals. LIST-STATUS equal to
+  them (and to `uidvalidity`, `highest_modseq`) proves a folder unchanged: the pass skips it.
 - `arrival_floor_uid`: set at the folder's first SELECT (its UIDNEXT when the account's first sync
   is under way, 1 for a folder that appeared later) and at a rebuild; a stored message at or above
   it that matches no row of the account is genuinely new and gets an arrival marker in the same
@@ -16,6 +20,7 @@ Cursor invariants (all moved in the same transaction as the rows they describe):
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -116,11 +121,14 @@ def _sync_known(conn: ImapConnection, folder: Folder, select: SelectInfo, pass_s
             return 0, 0
         flags, vanished = conn.fetch_flags(known_range, changed_since=folder.highest_modseq)
         removed_uids = vanished if conn.qresync_enabled else set()
-    else:
+    else:  # every message's flags: one scan of the stored rows compares them and finds the gone
         flags, _vanished = conn.fetch_flags(known_range)
-        removed_uids = store.local_uids(folder, below=folder.last_seen_uid) - set(flags)
     with transaction.atomic():
-        changed = store.apply_flag_changes(folder, flags, skip_uids=pending, changed_before=pass_started)
+        if condstore:
+            changed = store.apply_flag_changes(folder, flags, skip_uids=pending, changed_before=pass_started)
+        else:
+            changed, removed_uids = store.apply_all_flags(folder, flags, below=folder.last_seen_uid,
+                                                          skip_uids=pending, changed_before=pass_started)
         removed = store.remove_messages(folder, removed_uids) if removed_uids else 0
         if select.highest_modseq is not None:
             _save_cursor(folder, highest_modseq=select.highest_modseq)
@@ -190,6 +198,24 @@ def verify_folder(conn: ImapConnection, folder: Folder, result: FolderResult | N
     return fetched, removed
 
 
+def _snapshot_rows(folder: Folder, select: SelectInfo, result: FolderResult, stored_before: int | None) -> int:
+    """The folder's rows below the SELECT's UIDNEXT, to compare like with like against its EXISTS
+    (mail that arrived after SELECT is already stored above it and must not look like a
+    discrepancy). `stored_before` is that number at the end of the last complete pass, given
+    only where every expunge is reported (QRESYNC) and no row lay above that pass's UIDNEXT;
+    with this pass's own additions and removals it is the answer when it matches EXISTS and
+    nothing was stored above this SELECT's UIDNEXT either. Any stray row (one re-homed by our
+    own move, say) only makes the sum disagree, and then the rows are counted."""
+    if (stored_before is not None and not result.rebuilt and select.uidnext
+            and folder.last_seen_uid < select.uidnext  # nothing stored above the snapshot
+            and stored_before + result.new - result.removed == select.exists):
+        return select.exists
+    rows = Message.objects.filter(folder=folder)
+    if select.uidnext:
+        rows = rows.filter(uid__lt=select.uidnext)
+    return rows.count()
+
+
 def sync_folder(conn: ImapConnection, folder: Folder, *, status: dict | None = None,
                 max_backfill_batches: int | None = None, first_sync: bool = False,
                 on_progress: Callable[[int], None] = lambda n: None) -> FolderResult:
@@ -201,6 +227,11 @@ def sync_folder(conn: ImapConnection, folder: Folder, *, status: dict | None = N
     if is_unchanged(folder, status, condstore=conn.has("CONDSTORE")):
         result.skipped = True
         return result
+    # The rows below UIDNEXT the last complete pass left (see _snapshot_rows): known without a
+    # COUNT over the whole folder when this pass adds and removes no more than it tells.
+    stored_before = None
+    if conn.qresync_enabled and folder.backfill_below_uid == 0 and folder.last_seen_uid < folder.uidnext:
+        stored_before = folder.server_messages
     pass_started = timezone.now()
     select = conn.select(folder.name, readonly=True)
     if folder.uidvalidity is not None and select.uidvalidity != folder.uidvalidity:
@@ -210,30 +241,44 @@ def sync_folder(conn: ImapConnection, folder: Folder, *, status: dict | None = N
         _save_cursor(folder, uidvalidity=select.uidvalidity)
     if folder.arrival_floor_uid is None:
         _save_cursor(folder, arrival_floor_uid=(select.uidnext or 1) if first_sync else 1)
+    # A resync whose new mail fits in one batch (the common one: flag changes, a few removals, a
+    # few arrivals): its writes and the final cursor in one transaction, one commit. A first sync
+    # or a big arrival goes by batches, each committed with its cursor.
+    one_commit = (not result.rebuilt and folder.backfill_below_uid == 0 and select.uidnext and folder.uidnext
+                  and 0 <= select.uidnext - folder.uidnext <= BATCH_SIZE)
+    with transaction.atomic() if one_commit else nullcontext():
+        _visit(conn, folder, select, result, status=status, stored_before=stored_before, pass_started=pass_started,
+               max_backfill_batches=max_backfill_batches, on_progress=on_progress)
+    return result
+
+
+def _visit(conn: ImapConnection, folder: Folder, select: SelectInfo, result: FolderResult, *, status: dict | None,
+           stored_before: int | None, pass_started: datetime, max_backfill_batches: int | None,
+           on_progress: Callable[[int], None]) -> None:
     result.changed, result.removed = _sync_known(conn, folder, select, pass_started)
     result.new = _fetch_new(conn, folder, select, on_progress, result)
     backfilled, result.backfill_pending = _backfill(conn, folder, max_backfill_batches, on_progress, result)
     result.new += backfilled
-    # Compare like with like: the rows below the SELECT's UIDNEXT against its EXISTS (mail that
-    # arrived after SELECT is already stored above it and must not look like a discrepancy).
-    snapshot_rows = Message.objects.filter(folder=folder)
-    if select.uidnext:
-        snapshot_rows = snapshot_rows.filter(uid__lt=select.uidnext)
-    if not result.backfill_pending and snapshot_rows.count() != select.exists:
-        # Counts disagree although every step succeeded (a server without QRESYNC expunged):
-        # settle it by comparing UID sets.
-        fetched, removed = verify_folder(conn, folder, result)
-        result.new += fetched
-        result.removed += removed
+    snapshot_rows = select.exists
+    if not result.backfill_pending:
+        snapshot_rows = _snapshot_rows(folder, select, result, stored_before)
+        if snapshot_rows != select.exists:
+            # Counts disagree although every step succeeded (a server without QRESYNC expunged):
+            # settle it by comparing UID sets.
+            fetched, removed = verify_folder(conn, folder, result)
+            result.new += fetched
+            result.removed += removed
+            snapshot_rows = _snapshot_rows(folder, select, result, None)
     # The SELECT-time values, never later ones: a change made after SELECT must still be seen
-    # as new by the next pass.
+    # as new by the next pass. `server_messages` is the server's EXISTS, which is also the rows
+    # stored below UIDNEXT unless even a verify could not make them agree: then it is the rows,
+    # so that the next pass counts again (and the folder is never skipped meanwhile).
     _save_cursor(
         folder,
         uidnext=select.uidnext,
-        server_messages=select.exists,
+        server_messages=snapshot_rows,
         server_unseen=(status or {}).get("UNSEEN", folder.server_unseen),
         highest_modseq=select.highest_modseq,
         last_synced=timezone.now(),
         last_error="",
     )
-    return result

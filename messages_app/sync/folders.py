@@ -65,9 +65,11 @@ def reconcile_folders(account: MailAccount, conn: ImapConnection, infos: list[Fo
     unchanged = not gone and not new and all(
         all(getattr(existing[name], key) == value for key, value in fields.items())
         for name, fields in wanted.items())
-    if not unchanged:  # the common pass: nothing to write
+    if unchanged:  # the common pass: nothing to write, and the rows just read are current
+        folders = list(existing.values())
+    else:
         _apply_listing(account, wanted, gone, renames)
-    folders = list(account.folders.all())
+        folders = list(account.folders.all())
     # INBOX first, then the other role folders, then the rest: newest mail where users look first.
     role_order = {"inbox": 0, "sent": 1, "drafts": 2}
     folders.sort(key=lambda f: (role_order.get(f.role, 3), f.name))

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from django.db import transaction
 
 from messages_app.models import MailAccount, Message
+from messages_app.sync.purge import purge_messages
 from messages_app.sync.threads import thread_message_removed
 
 _CHUNK = 900
@@ -75,6 +76,8 @@ def _settle_chunk(account: MailAccount, chunk: list[tuple[int, str, int | None]]
     twin_ids = [twin.pk for group in twins.values() for twin in group]
     protected = referenced(ids + twin_ids)
     doomed: list[int] = []
+    localised: list[int] = []
+    merges: list[tuple[int, Message]] = []
     touched_threads: set[int] = set()
     for pk, key, thread_id in chunk:
         candidates = [twin for twin in twins.get(key, []) if twin.pk not in protected]
@@ -83,19 +86,23 @@ def _settle_chunk(account: MailAccount, chunk: list[tuple[int, str, int | None]]
             twins[key].remove(twin)
             if twin.thread_id is not None:
                 touched_threads.add(twin.thread_id)
-            Message.objects.filter(pk=twin.pk).delete()
-            Message.objects.filter(pk=pk).update(**{field: getattr(twin, field) for field in _MOVED_FIELDS})
-            counts["merged"] += 1
+            merges.append((pk, twin))
         elif pk in protected:
-            Message.objects.filter(pk=pk).update(account=None, folder=None, uid=None,
-                                                 local_owner_id=account.owner_id)
-            counts["localised"] += 1
+            localised.append(pk)
         else:
             doomed.append(pk)
             if thread_id is not None:
                 touched_threads.add(thread_id)
-    for part in _chunks(doomed):
-        counts["deleted"] += Message.objects.filter(pk__in=part).delete()[1].get("messages_app.Message", 0)
+    # The twins go first: the old rows then take their (folder, UID), which is unique.
+    purge_messages([twin.pk for _pk, twin in merges] + doomed)
+    for pk, twin in merges:
+        Message.objects.filter(pk=pk).update(**{field: getattr(twin, field) for field in _MOVED_FIELDS})
+    if localised:
+        Message.objects.filter(pk__in=localised).update(account=None, folder=None, uid=None,
+                                                        local_owner_id=account.owner_id)
+    counts["merged"] += len(merges)
+    counts["localised"] += len(localised)
+    counts["deleted"] += len(doomed)
     thread_message_removed(touched_threads)
 
 
@@ -107,8 +114,9 @@ def forget_deleted(folder, uids: list[int]) -> int:
     with transaction.atomic():
         Message.objects.filter(pk__in=protected).update(account=None, folder=None, uid=None,
                                                         local_owner_id=folder.account.owner_id)
-        gone = Message.objects.filter(pk__in=[pk for pk in rows if pk not in protected])
-        touched_threads = set(gone.exclude(thread=None).values_list("thread_id", flat=True))
-        deleted = gone.delete()[1].get("messages_app.Message", 0)
+        gone = [pk for pk in rows if pk not in protected]
+        touched_threads = set(Message.objects.filter(pk__in=gone).exclude(thread=None)
+                              .values_list("thread_id", flat=True))
+        deleted = purge_messages(gone)
         thread_message_removed(touched_threads)
     return deleted

@@ -2,15 +2,14 @@
 
 Invariants:
 - At most one holder: the claim is a conditional UPDATE (free or lapsed) checked by its rowcount.
-- A short lease (MAIL_SYNC_LOCK_SECONDS, about a minute): the holder renews it between batches
-  and a heartbeat thread renews it during long server commands, so a killed holder's claim lapses
-  within a lease and the account is never blocked for long.
+- A short lease (MAIL_SYNC_LOCK_SECONDS, about a minute): the holder renews it with its progress
+  (between batches, at most once a second) and a heartbeat thread renews it during long server
+  commands, so a killed holder's claim lapses within a lease and the account is never blocked for long.
 - Only the holder's token can renew or release it.
 """
 
 import os
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from messages_app.models import SyncLock
+from messages_app.sync.heartbeat import heartbeat
 
 
 class SyncBusy(Exception):
@@ -42,21 +42,44 @@ def lease() -> timedelta:
     return timedelta(seconds=settings.MAIL_SYNC_LOCK_SECONDS)
 
 
+PROGRESS_EVERY_SECONDS = 1.0  # between two progress writes of one pass
+
+
 class AccountLock:
     def __init__(self, account_id: int, token: str):
         self.account_id = account_id
         self.token = token
+        self._written_at = time.monotonic()
+        self._folders_done: int | None = None
+        self._messages_done = 0
+        self._totals: dict[str, int] = {}
+        self.on_release: dict = {}  # more columns of the lock row to write with the release
+
+    def plan(self, *, folders_total: int, messages_total: int) -> None:
+        """What the pass has ahead of it; written with the first progress (see advance)."""
+        self._totals = {"folders_total": folders_total, "messages_total": messages_total}
+
+    def advance(self, *, folders_done: int | None = None, messages: int = 0) -> None:
+        """Progress of the pass, written (with the lease renewed) at most once a second: a
+        pass of a few hundred milliseconds would otherwise pay a commit per folder and batch
+        for a progress bar nobody sees; a long first sync still shows it move."""
+        if folders_done is not None:
+            self._folders_done = folders_done
+        self._messages_done += messages
+        if time.monotonic() - self._written_at < PROGRESS_EVERY_SECONDS:
+            return
+        changes = {"expires_at": timezone.now() + lease(), "messages_done": F("messages_done") + self._messages_done,
+                   **self._totals}
+        if self._folders_done is not None:
+            changes["folders_done"] = self._folders_done
+        SyncLock.objects.filter(pk=self.account_id, holder=self.token).update(**changes)
+        self._written_at = time.monotonic()
+        self._folders_done, self._messages_done, self._totals = None, 0, {}
 
     def extend(self) -> bool:
         """Push the expiry forward; False if the claim was lost (it lapsed and someone took it)."""
         return SyncLock.objects.filter(pk=self.account_id, holder=self.token).update(
             expires_at=timezone.now() + lease()) == 1
-
-    def add_messages_done(self, count: int) -> None:
-        SyncLock.objects.filter(pk=self.account_id, holder=self.token).update(messages_done=F("messages_done") + count)
-
-    def progress(self, **counts: int) -> None:
-        SyncLock.objects.filter(pk=self.account_id, holder=self.token).update(**counts)
 
 
 def holder_name() -> str:
@@ -64,13 +87,16 @@ def holder_name() -> str:
 
 
 def _claim(account_id: int, token: str) -> bool:
-    SyncLock.objects.bulk_create([SyncLock(account_id=account_id)], ignore_conflicts=True)
     now = timezone.now()
-    claimed = SyncLock.objects.filter(
-        Q(pk=account_id) & (Q(expires_at__isnull=True) | Q(expires_at__lt=now))
-    ).update(holder=token, holder_name=holder_name()[:200], claimed_at=now, expires_at=now + lease(),
-             folders_total=0, folders_done=0, messages_total=0, messages_done=0)
-    return claimed == 1
+    free = SyncLock.objects.filter(Q(pk=account_id) & (Q(expires_at__isnull=True) | Q(expires_at__lt=now)))
+    changes = {"holder": token, "holder_name": holder_name()[:200], "claimed_at": now, "expires_at": now + lease(),
+               "folders_total": 0, "folders_done": 0, "messages_total": 0, "messages_done": 0}
+    if free.update(**changes) == 1:
+        return True
+    # No row yet (the account's first pass), or a holder: make the row and try once more. The
+    # common case, a row that exists and is free, costs one statement.
+    SyncLock.objects.bulk_create([SyncLock(account_id=account_id)], ignore_conflicts=True)
+    return free.update(**changes) == 1
 
 
 def current_holder(account_id: int) -> tuple[str, datetime | None]:
@@ -78,23 +104,6 @@ def current_holder(account_id: int) -> tuple[str, datetime | None]:
     if not row or row["expires_at"] is None or row["expires_at"] < timezone.now():
         return "", None
     return row["holder_name"], row["expires_at"]
-
-
-class _Heartbeat(threading.Thread):
-    """Renews the lease every third of it while the pass waits on the server."""
-
-    def __init__(self, lock: AccountLock):
-        super().__init__(name=f"sync-lock-{lock.account_id}", daemon=True)
-        self.lock = lock
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        interval = max(settings.MAIL_SYNC_LOCK_SECONDS / 3, 1)
-        try:
-            while not self.stopped.wait(interval):
-                self.lock.extend()
-        finally:
-            db_connection.close()  # this thread's own connection
 
 
 @contextmanager
@@ -107,16 +116,16 @@ def account_lock(account_id: int, *, wait_seconds: float = 0, poll_seconds: floa
             raise SyncBusy(account_id, *current_holder(account_id))
         time.sleep(poll_seconds)
     lock = AccountLock(account_id, token)
-    heartbeat = _Heartbeat(lock)
     # Inside a caller's transaction (the tests') the claim is not visible to the heartbeat's own
     # connection, and SQLite in memory is one database per connection: nothing to renew there.
-    if not db_connection.in_atomic_block and not (db_connection.vendor == "sqlite"
-                                                   and db_connection.is_in_memory_db()):
-        heartbeat.start()
+    renewed = not db_connection.in_atomic_block and not (db_connection.vendor == "sqlite"
+                                                         and db_connection.is_in_memory_db())
+    if renewed:
+        heartbeat.hold(lock)
     try:
         yield lock
     finally:
-        heartbeat.stopped.set()
-        if heartbeat.is_alive():
-            heartbeat.join(timeout=5)
-        SyncLock.objects.filter(pk=account_id, holder=token).update(holder="", holder_name="", expires_at=None)
+        if renewed:
+            heartbeat.release(lock)
+        SyncLock.objects.filter(pk=account_id, holder=token).update(holder="", holder_name="", expires_at=None,
+                                                                    **lock.on_release)

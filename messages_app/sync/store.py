@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 
 from messages_app.arrival.markers import is_genuinely_new, write_markers
 from messages_app.gateways.imap import FetchedMeta
@@ -239,27 +239,92 @@ def apply_flag_changes(folder: Folder, server_flags: dict[int, tuple], *, skip_u
     messages the user changed after this pass started (`changed_before`), whose server state
     read by the pass is older than the user's action.
 
-    Rows are grouped by their new flag set, one UPDATE per distinct set: a 1% change of a big
-    folder touches a thousand rows but only a handful of flag combinations."""
+    Rows are grouped by their new flag set and written by one UPDATE whose CASE picks each
+    group's values: a 1% change of a big folder touches a thousand rows but only a handful of
+    flag combinations, and one statement instead of one per combination."""
     if not server_flags:
         return 0
-    by_new_state: dict[tuple, list[int]] = defaultdict(list)
+    comparer = _FlagComparer(server_flags, skip_uids, changed_before)
     uids = [uid for uid in server_flags if uid not in skip_uids]
     for start in range(0, len(uids), 5000):
-        chunk = uids[start:start + 5000]
-        query = Message.objects.filter(folder=folder, uid__in=chunk)
-        if changed_before is not None:
-            query = query.exclude(local_change_at__gte=changed_before)
-        for pk, uid, *current in query.values_list("id", "uid", *_FLAG_COLUMNS):
-            wanted = _state_key(flags_to_fields(server_flags[uid]))
-            if _state_key(dict(zip(_FLAG_COLUMNS, current, strict=True))) != wanted:
-                by_new_state[wanted].append(pk)
-    for wanted, pks in by_new_state.items():
-        values = dict(zip(_FLAG_COLUMNS, wanted, strict=True))
-        values["keywords"] = list(values["keywords"])
-        for start in range(0, len(pks), 5000):
-            Message.objects.filter(pk__in=pks[start:start + 5000]).update(**values)
-    return sum(len(pks) for pks in by_new_state.values())
+        rows = Message.objects.filter(folder=folder, uid__in=uids[start:start + 5000])
+        comparer.compare(rows.values_list("id", "uid", "local_change_at", *_FLAG_COLUMNS))
+    return _write_changes(comparer.changed)
+
+
+def apply_all_flags(folder: Folder, server_flags: dict[int, tuple], *, below: int, skip_uids: set[int],
+                    changed_before: datetime | None = None) -> tuple[int, set[int]]:
+    """The same for a server without CONDSTORE, which sends every message's flags: one scan of
+    the folder's rows up to `below` compares them all and also tells which UIDs the server no
+    longer has (returned, for remove_messages). Returns (changed, gone UIDs)."""
+    comparer = _FlagComparer(server_flags, skip_uids, changed_before)
+    rows = Message.objects.filter(folder=folder, uid__lte=below)
+    gone = comparer.compare(rows.values_list("id", "uid", "local_change_at", *_FLAG_COLUMNS))
+    return _write_changes(comparer.changed), gone
+
+
+class _FlagComparer:
+    """Which stored rows differ from the server's flags. Most messages share a few flag sets, so
+    each distinct server flag list is turned into columns once."""
+
+    def __init__(self, server_flags: dict[int, tuple], skip_uids: set[int], changed_before: datetime | None):
+        self.server_flags = server_flags
+        self.skip_uids = skip_uids
+        self.changed_before = changed_before
+        self.changed: list[tuple[int, tuple]] = []
+        self._states: dict[tuple, tuple] = {}
+
+    def compare(self, rows: Iterable[tuple]) -> set[int]:
+        """Record the rows to change; return the UIDs of rows the server did not list."""
+        unlisted = set()
+        for pk, uid, local_change_at, *current in rows:
+            flags = self.server_flags.get(uid)
+            if flags is None:
+                unlisted.add(uid)
+                continue
+            if uid in self.skip_uids or (self.changed_before is not None and local_change_at is not None
+                                          and local_change_at >= self.changed_before):
+                continue
+            wanted = self._states.get(flags)
+            if wanted is None:
+                wanted = self._states[flags] = _state_key(flags_to_fields(flags))
+            if tuple(tuple(value or ()) if column == "keywords" else value
+                     for column, value in zip(_FLAG_COLUMNS, current, strict=True)) != wanted:
+                self.changed.append((pk, wanted))
+        return unlisted
+
+
+def _write_changes(changed: list[tuple[int, tuple]]) -> int:
+    for start in range(0, len(changed), _FLAG_UPDATE_ROWS):
+        _write_flag_states(changed[start:start + _FLAG_UPDATE_ROWS])
+    return len(changed)
+
+
+_FLAG_UPDATE_ROWS = 1000  # each id appears once per flag column: 6,000 parameters at most
+
+
+def _write_flag_states(rows: list[tuple[int, tuple]]) -> None:
+    """One UPDATE for rows of several flag states: per column, a CASE over the states' id lists."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for pk, state in rows:
+        groups[state].append(pk)
+    if len(groups) == 1:
+        ((state, pks),) = groups.items()
+        Message.objects.filter(pk__in=pks).update(**_state_values(state))
+        return
+    columns = {}
+    for column in _FLAG_COLUMNS:
+        field = Message._meta.get_field(column)
+        whens = [When(pk__in=pks, then=Value(_state_values(state)[column], output_field=field))
+                 for state, pks in groups.items()]
+        columns[column] = Case(*whens, default=F(column), output_field=field)
+    Message.objects.filter(pk__in=[pk for pk, _state in rows]).update(**columns)
+
+
+def _state_values(state: tuple) -> dict:
+    values = dict(zip(_FLAG_COLUMNS, state, strict=True))
+    values["keywords"] = list(values["keywords"])
+    return values
 
 
 def remove_messages(folder: Folder, uids: Iterable[int]) -> int:
