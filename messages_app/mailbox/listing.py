@@ -6,7 +6,7 @@ from django.db import connection
 
 from messages_app.enums import SpecialFolder
 from messages_app.mailbox.keyset import PAGE_SIZE, Cursor, Page, after, page_from_rows
-from messages_app.mailbox.scopes import EVERYWHERE, SPECIAL, Scope
+from messages_app.mailbox.scopes import EVERYWHERE, SPECIAL, UNIFIED, Scope
 from messages_app.mailbox.search import matching
 from messages_app.mailbox.search_walk import LATERAL_FOLDER, walked_top_ids, worth_walking
 from messages_app.models import Message
@@ -59,8 +59,10 @@ def messages_page(user, scope: Scope, *, cursor: Cursor | None = None, query: st
 
 def search_top_ids(user, scope: Scope, query: str, cursor: Cursor | None, n: int) -> list[int]:
     """The newest `n` matches of a search in a scope: walked in date order for common words
-    (search_walk.py), else from the GIN index (or LIKE on SQLite); both give the same ids."""
-    if scope.kind != SPECIAL and worth_walking(query):
+    (search_walk.py), else from the GIN index (or LIKE on SQLite); both give the same ids.
+    One folder needs no walk of ours: its (folder, date) index is an ordered path the planner
+    weighs against the GIN index itself (13-24 ms at 100k and 1M, either word)."""
+    if scope.kind in (UNIFIED, EVERYWHERE) and worth_walking(query):
         ids = walked_top_ids(*search_streams(user, scope), query, cursor, n)
         if ids is not None:
             return ids
