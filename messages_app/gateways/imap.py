@@ -6,6 +6,7 @@ Connections go to the address netguard checked (Endpoint.address) while TLS veri
 
 import contextlib
 import imaplib
+import select
 import socket
 import ssl
 from collections.abc import Iterable, Iterator
@@ -205,6 +206,21 @@ class ImapConnection:
     def noop(self) -> None:
         with self._errors():
             self._client.noop()
+
+    def looks_alive(self) -> bool:
+        """No round trip: a connection between commands has nothing to read, so anything waiting
+        (the server's BYE, or the end of the stream after it hung up) means it is gone."""
+        imap = self._client._imap
+        sock = getattr(imap, "sock", None)
+        if sock is None or sock.fileno() < 0:
+            return False
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return False
+        try:
+            readable, _w, _x = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     # -- folders --------------------------------------------------------------------------
     def release_selection(self) -> None:
