@@ -57,7 +57,9 @@ def message_raw(message: Message) -> bytes:
     folder_name, uid = message.folder.name, message.uid
 
     def fetch(conn) -> bytes | None:
-        conn.select(folder_name, readonly=True)
+        # Read-write, as marking it read next selects it (BODY.PEEK sets no flag either way):
+        # on a kept connection the second costs a NOOP, not another SELECT.
+        conn.select_for_uids(folder_name)
         return conn.fetch_raw(uid)
 
     raw = imap_call(message.account, fetch)  # a kept connection: no login per open
