@@ -281,3 +281,23 @@ def open_floor(host: str, port: int, login: str, password: str, uids: list[int])
         client.logout()
         latencies.append(time.perf_counter() - started)
     return latencies
+
+
+def fetch_body_kept_floor(host: str, port: int, login: str, password: str, uids: list[int],
+                          folder: str = "INBOX") -> list[float]:
+    """Per message: one UID FETCH BODY.PEEK[] on a connection logged in and with the folder
+    selected beforehand (not timed): what a first open costs on the wire at best once the
+    connection is kept, with no parsing, database or rendering."""
+    latencies = []
+    client = IMAPClient(host, port, ssl=False, timeout=60)
+    try:
+        client.login(login, password)
+        client.select_folder(folder, readonly=True)
+        for uid in uids:
+            started = time.perf_counter()
+            client.fetch([uid], ["BODY.PEEK[]"])
+            latencies.append(time.perf_counter() - started)
+    finally:
+        with contextlib.suppress(Exception):
+            client.logout()
+    return latencies

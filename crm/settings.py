@@ -83,6 +83,13 @@ MAIL_CONNECTION_TEST_SECONDS = env_int("MAIL_CONNECTION_TEST_SECONDS", 12, minim
 MAIL_SYNC_PASS_SECONDS = env_int("MAIL_SYNC_PASS_SECONDS", 1800, minimum=10)
 MAIL_MAX_LITERAL_BYTES = env_int("MAIL_MAX_LITERAL_BYTES", 64 * 1024 * 1024, minimum=1024)  # one message, refused above
 MAIL_MAX_FOLDERS = env_int("MAIL_MAX_FOLDERS", 1000, minimum=1)  # folders mirrored per account; the rest are skipped
+# Kept IMAP connections per process (services/imap_pool.py): per account at most this many (a
+# caller beyond waits), idle ones closed after IDLE_SECONDS (0: none kept), NOOP-checked after
+# CHECK_SECONDS of silence, and at most MAX_IDLE idle ones in all.
+MAIL_IMAP_POOL_SIZE = env_int("MAIL_IMAP_POOL_SIZE", 2, minimum=1)
+MAIL_IMAP_POOL_IDLE_SECONDS = env_int("MAIL_IMAP_POOL_IDLE_SECONDS", 60, minimum=0)
+MAIL_IMAP_POOL_CHECK_SECONDS = env_int("MAIL_IMAP_POOL_CHECK_SECONDS", 20, minimum=0)
+MAIL_IMAP_POOL_MAX_IDLE = env_int("MAIL_IMAP_POOL_MAX_IDLE", 50, minimum=1)
 MAIL_PEC_TRUST_FILE = env_str("MAIL_PEC_TRUST_FILE")  # PEM file of the PEC providers' certificates (the AgID list)
 # CRM links (issue 11): free-mail and provider domains never link mail to a company by domain
 # (shell patterns); a match less sure than the threshold waits in "Da collegare" instead of linking.

@@ -18,6 +18,16 @@ def _loopback_servers_allowed(settings):
     settings.MAIL_PREFETCH_BODIES = False
 
 
+@pytest.fixture(autouse=True)
+def _no_kept_imap_connections():
+    """Connections the IMAP pool kept during a test are logged out after it: the next test's
+    server, account and counts start clean."""
+    yield
+    from messages_app.services.imap_pool import POOL
+
+    POOL.close_idle()
+
+
 @pytest.fixture
 def owner(db):
     return get_user_model().objects.create_user("owner", password="owner-pass-1", first_name="Olga",

@@ -6,6 +6,7 @@ Connections go to the address netguard checked (Endpoint.address) while TLS veri
 
 import contextlib
 import imaplib
+import select
 import socket
 import ssl
 from collections.abc import Iterable, Iterator
@@ -155,6 +156,7 @@ class ImapConnection:
         self.config = config
         self.capabilities = {c.decode().upper() for c in client.capabilities()}
         self.selected: str | None = None
+        self.selected_readonly = False
         self.qresync_enabled = False
         self._personal_prefix: str | None = None
 
@@ -205,6 +207,21 @@ class ImapConnection:
     def noop(self) -> None:
         with self._errors():
             self._client.noop()
+
+    def looks_alive(self) -> bool:
+        """No round trip: a connection between commands has nothing to read, so anything waiting
+        (the server's BYE, or the end of the stream after it hung up) means it is gone."""
+        imap = self._client._imap
+        sock = getattr(imap, "sock", None)
+        if sock is None or sock.fileno() < 0:
+            return False
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return False
+        try:
+            readable, _w, _x = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     # -- folders --------------------------------------------------------------------------
     def release_selection(self) -> None:
@@ -283,9 +300,10 @@ class ImapConnection:
             self._client.create_folder(name)
 
     def select(self, name: str, *, readonly: bool = False) -> SelectInfo:
+        self.selected = None  # until the server says it is (a refused SELECT leaves none)
         with self._errors():
             info = self._client.select_folder(name, readonly=readonly)
-        self.selected = name
+        self.selected, self.selected_readonly = name, readonly
         modseq = info.get(b"HIGHESTMODSEQ")
         return SelectInfo(
             uidvalidity=int(info[b"UIDVALIDITY"]),
@@ -293,6 +311,16 @@ class ImapConnection:
             exists=int(info.get(b"EXISTS", 0)),
             highest_modseq=int(modseq) if modseq is not None else None,
         )
+
+    def select_for_uids(self, name: str, *, readonly: bool = False) -> None:
+        """Make `name` the selected folder for UID commands (fetch, flags, move). When a kept
+        connection's last user left it selected in the same mode, a NOOP brings the session's
+        view up to date (new mail, expunges) instead: a SELECT re-reads the folder's index, which
+        on a large Maildir costs far more than the command that follows."""
+        if self.selected == name and self.selected_readonly == readonly:
+            self.noop()
+            return
+        self.select(name, readonly=readonly)
 
     # -- messages -------------------------------------------------------------------------
     def fetch_meta(self, uid_range: str) -> list[FetchedMeta]:

@@ -51,5 +51,16 @@ def index_body(message_id: int, text: str) -> None:
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE messages_app_message SET body_tsv = setweight(to_tsvector('simple', %s), 'D') "
-                       "WHERE id = %s", [text[:BODY_INDEX_MAX_CHARS], message_id])
+        cursor.execute(_INDEX_BODY_SQL, [text[:BODY_INDEX_MAX_CHARS], message_id])
+
+
+_INDEX_BODY_SQL = ("UPDATE messages_app_message SET body_tsv = setweight(to_tsvector('simple', %s), 'D') "
+                   "WHERE id = %s")
+
+
+def index_bodies(texts: dict[int, str]) -> None:
+    """index_body for many messages: one pipelined batch of statements, not a round trip each."""
+    if connection.vendor != "postgresql" or not texts:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(_INDEX_BODY_SQL, [(text[:BODY_INDEX_MAX_CHARS], pk) for pk, text in texts.items()])

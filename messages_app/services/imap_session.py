@@ -1,17 +1,16 @@
 """One IMAP connection per account for a run of work, such as the arrival steps of one drain.
 
 A step that reads from or writes to the server asks `imap_session(account)` for a connection.
-Inside a run (`imap_run()`), it gets the run's connection, opened on first use and closed when the
-run ends, or the connection the caller lent (the pass's own). Outside a run, it gets a fresh
-connection closed after use, as `imap_connect` gives. Six arrival steps thus cost one login, not
-one each.
+Inside a run (`imap_run()`), it gets the run's connection, taken from the process's pool
+(services/imap_pool.py) on first use and given back when the run ends, or the connection the
+caller lent (the pass's own). Outside a run, it gets a pooled connection for the block. Six arrival
+steps thus cost one login, not one each, and a run after another usually none.
 
 A run also remembers the raw messages it fetched (up to RUN_RAW_MAX_BYTES), so that a later step
 of the same run (a CRM link keeping the source) does not download again what the body prefetch
 just did. Every user selects the folder it needs first: the selected folder is never assumed.
 """
 
-import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 
 from messages_app.exceptions import MailError
 from messages_app.models import MailAccount
-from messages_app.services.connections import imap_connect
+from messages_app.services.imap_pool import POOL, pooled_connection, with_pooled_connection
 
 # A logged-in gateway connection, as imap_connect returns it (services/ never import gateways/).
 ImapConnection = object
@@ -30,27 +29,22 @@ RUN_RAW_MAX_BYTES = 32 * 1024 * 1024
 @dataclass
 class _Run:
     connections: dict[int, ImapConnection] = field(default_factory=dict)
-    owned: set[int] = field(default_factory=set)  # opened by the run, so closed by it
+    owned: dict[int, object] = field(default_factory=dict)  # account id -> pool loan: given back by the run
     raws: dict[int, bytes] = field(default_factory=dict)  # message id -> the whole message
     raw_bytes: int = 0
 
     def forget(self, account_id: int) -> None:
         """Drop an account's connection after an error: the next use opens a new one."""
-        connection = self.connections.pop(account_id, None)
-        if account_id in self.owned:
-            self.owned.discard(account_id)
-            _close_quietly(connection)
+        self.connections.pop(account_id, None)
+        loan = self.owned.pop(account_id, None)
+        if loan is not None:
+            POOL.release(loan, broken=True)
 
     def close(self) -> None:
-        for account_id in list(self.owned):
-            _close_quietly(self.connections.pop(account_id, None))
+        for account_id, loan in list(self.owned.items()):
+            self.connections.pop(account_id, None)
+            POOL.release(loan)
         self.owned.clear()
-
-
-def _close_quietly(connection: ImapConnection | None) -> None:
-    if connection is not None:
-        with contextlib.suppress(MailError, OSError):
-            connection.close()
 
 
 _current: ContextVar[_Run | None] = ContextVar("imap_run", default=None)
@@ -77,19 +71,29 @@ def imap_session(account: MailAccount) -> Iterator[ImapConnection]:
     """A logged-in connection for the account: the run's, or a fresh one outside a run."""
     run = _current.get()
     if run is None:
-        with imap_connect(account) as connection:
+        with pooled_connection(account) as connection:
             yield connection
         return
     connection = run.connections.get(account.pk)
     if connection is None:
-        connection = imap_connect(account)
-        run.connections[account.pk] = connection
-        run.owned.add(account.pk)
+        loan = POOL.acquire(account)
+        connection = run.connections[account.pk] = loan.connection
+        run.owned[account.pk] = loan
     try:
         yield connection
     except MailError:
         run.forget(account.pk)  # broken, or in a state nobody knows: not handed out again
         raise
+
+
+def imap_call(account: MailAccount, work):
+    """`work(connection)` on the run's connection, or outside a run on a pooled one, tried once
+    more on a fresh connection when a kept one turns out dead. For work that may run twice."""
+    run = _current.get()
+    if run is None:
+        return with_pooled_connection(account, work)
+    with imap_session(account) as connection:
+        return work(connection)
 
 
 def raw_remember(message_id: int, raw: bytes) -> None:

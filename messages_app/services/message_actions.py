@@ -9,7 +9,8 @@ from messages_app.enums import FolderRole, PendingActionKind
 from messages_app.exceptions import MailError, is_transient
 from messages_app.models import Folder
 from messages_app.selectors import own_messages, visible_folders
-from messages_app.services.connections import imap_connect
+from messages_app.services.imap_pool import pooled_connection
+from messages_app.services.imap_session import imap_call
 from messages_app.sync.pending import apply_action, queue_action
 
 
@@ -21,6 +22,17 @@ def _by_folder(messages: QuerySet) -> dict[Folder, list[int]]:
     return grouped
 
 
+def _apply_on_server(folder: Folder, uids: list[int], kind: str, payload: dict) -> None:
+    """On a kept connection of the account. Setting flags may safely be tried twice (once more
+    when a kept connection turns out dead); a move or delete is not retried here: a failure is
+    queued, and the replay sees what the server did."""
+    if kind == PendingActionKind.SET_FLAGS:
+        imap_call(folder.account, lambda conn: apply_action(conn, folder, uids, kind, payload))
+        return
+    with pooled_connection(folder.account) as conn:
+        apply_action(conn, folder, uids, kind, payload)
+
+
 def _perform(messages: QuerySet, kind: str, payload_for) -> int:
     """Apply per folder; returns how many messages were queued instead of done at once."""
     queued = 0
@@ -30,8 +42,7 @@ def _perform(messages: QuerySet, kind: str, payload_for) -> int:
             continue
         action_kind = payload.pop("_kind", kind)
         try:
-            with imap_connect(folder.account) as conn:
-                apply_action(conn, folder, uids, action_kind, payload)
+            _apply_on_server(folder, uids, action_kind, payload)
         except MailError as exc:
             if not is_transient(exc):
                 raise

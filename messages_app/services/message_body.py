@@ -8,18 +8,18 @@ import io
 import logging
 import re
 import zipfile
+from collections.abc import Iterator
 
 from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from messages_app.exceptions import MailError
-from messages_app.mailbox.search import index_body
+from messages_app.mailbox.search import index_bodies, index_body
 from messages_app.mime.html_text import html_to_text
 from messages_app.mime.parse import get_part_payload, iter_part_payloads, parse_message
 from messages_app.models import Attachment, MailAccount, Message, MessageBody, MessageSource
-from messages_app.services.connections import imap_connect
-from messages_app.services.imap_session import imap_session, raw_recall, raw_remember
+from messages_app.services.imap_session import imap_call, imap_session, raw_recall, raw_remember
 from messages_app.services.message_actions import message_flags_set
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,10 @@ logger = logging.getLogger(__name__)
 RAW_CACHE_SECONDS = 600
 RAW_CACHE_MAX_BYTES = 5 * 1024 * 1024
 ZIP_MAX_BYTES = 100 * 1024 * 1024  # content of one "download all": bounded memory and time
-PREFETCH_BATCH = 50  # messages per FETCH: bounded memory, few round trips
+# One FETCH asks for this many messages at most, and for fewer when their sizes (RFC822.SIZE, as
+# the sync stored it) add up to more than PREFETCH_BATCH_BYTES: few round trips, bounded memory.
+PREFETCH_BATCH = 500
+PREFETCH_BATCH_BYTES = 16 * 1024 * 1024
 
 
 class MessageGone(MailError):
@@ -51,9 +54,15 @@ def message_raw(message: Message) -> bytes:
     raw = cache.get(_raw_key(message))
     if raw is not None:
         return raw
-    with imap_connect(message.account) as conn:
-        conn.select(message.folder.name, readonly=True)
-        raw = conn.fetch_raw(message.uid)
+    folder_name, uid = message.folder.name, message.uid
+
+    def fetch(conn) -> bytes | None:
+        # Read-write, as marking it read next selects it (BODY.PEEK sets no flag either way):
+        # on a kept connection the second costs a NOOP, not another SELECT.
+        conn.select_for_uids(folder_name)
+        return conn.fetch_raw(uid)
+
+    raw = imap_call(message.account, fetch)  # a kept connection: no login per open
     if raw is None:
         raise MessageGone(f"UID {message.uid} is no longer in {message.folder.name}")
     if len(raw) <= RAW_CACHE_MAX_BYTES:
@@ -82,23 +91,27 @@ def _parse_for_reading(message: Message, raw: bytes):
     return parse_message(raw)
 
 
+def _body_fields(parsed) -> dict:
+    # HTML-only mail gets its visible text here too: it is what search reads.
+    return {"text": parsed.text or html_to_text(parsed.html), "html": parsed.html, "notes": parsed.notes}
+
+
+def _attachment_rows(message: Message, parsed) -> list[Attachment]:
+    return [Attachment(message=message, part_path=part.part_path, filename=part.filename[:255],
+                       content_type=part.content_type[:255], size=part.size,
+                       content_id=part.content_id[:255], is_inline=inline)
+            for inline, parts in ((True, parsed.inline_parts), (False, parsed.attachments))
+            for part in parts]
+
+
 def _store_body(message: Message, raw: bytes) -> MessageBody:
     parsed = _parse_for_reading(message, raw)
     with transaction.atomic():
-        body, created = MessageBody.objects.get_or_create(message=message, defaults={
-            # HTML-only mail gets its visible text here too: it is what search reads.
-            "text": parsed.text or html_to_text(parsed.html),
-            "html": parsed.html,
-            "notes": parsed.notes,
-        })
+        # The message row's lock orders this against a batch storing the same body (_store_bodies).
+        list(Message.objects.select_for_update().filter(pk=message.pk).values_list("pk", flat=True))
+        body, created = MessageBody.objects.get_or_create(message=message, defaults=_body_fields(parsed))
         if created:
-            Attachment.objects.bulk_create([
-                Attachment(message=message, part_path=part.part_path, filename=part.filename[:255],
-                           content_type=part.content_type[:255], size=part.size,
-                           content_id=part.content_id[:255], is_inline=inline)
-                for inline, parts in ((True, parsed.inline_parts), (False, parsed.attachments))
-                for part in parts
-            ])
+            Attachment.objects.bulk_create(_attachment_rows(message, parsed))
             # The sync guessed from the top-level content type; now we know.
             Message.objects.filter(pk=message.pk).update(has_attachments=bool(parsed.attachments))
             index_body(message.pk, body.text)
@@ -198,26 +211,74 @@ def attachments_zip(*, message: Message, attachments: list[Attachment]) -> bytes
     return buffer.getvalue()
 
 
-def _server_raws(messages: list[Message]):
-    """(message, raw) for messages in folders, in UID order: one connection per account (the
-    run's, see imap_session), one FETCH per PREFETCH_BATCH. What the run fetched already is not
-    downloaded again; a message the server no longer has is skipped (the next pass detaches it)."""
+def _batches(messages: list[Message]) -> Iterator[list[Message]]:
+    """Runs of at most PREFETCH_BATCH messages and PREFETCH_BATCH_BYTES (a bigger one alone)."""
+    batch: list[Message] = []
+    size = 0
+    for message in messages:
+        if batch and (len(batch) >= PREFETCH_BATCH or size + message.size > PREFETCH_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(message)
+        size += message.size
+    if batch:
+        yield batch
+
+
+def _server_raw_batches(messages: list[Message]) -> Iterator[list[tuple[Message, bytes]]]:
+    """Lists of (message, raw) for messages in folders, in UID order: one connection per account
+    (the run's, or a kept one: see imap_session), one `UID FETCH <set> (BODY.PEEK[])` per batch.
+    What the run fetched already is not downloaded again; a message the server no longer has is
+    skipped (the next pass detaches it)."""
     by_folder: dict[int, list[Message]] = {}
+    recalled = []
     for message in sorted(messages, key=lambda m: (m.account_id, m.folder_id, m.uid)):
         if (raw := raw_recall(message.pk)) is not None:
-            yield message, raw
+            recalled.append((message, raw))
         else:
             by_folder.setdefault(message.folder_id, []).append(message)
+    if recalled:
+        yield recalled
     for folder_messages in by_folder.values():
         with imap_session(folder_messages[0].account) as conn:
             conn.select(folder_messages[0].folder.name, readonly=True)
-            for start in range(0, len(folder_messages), PREFETCH_BATCH):
-                chunk = folder_messages[start:start + PREFETCH_BATCH]
+            for chunk in _batches(folder_messages):
                 raws = conn.fetch_raw_many([m.uid for m in chunk])
+                found = []
                 for message in chunk:
                     if (raw := raws.get(message.uid)) is not None:
                         raw_remember(message.pk, raw)
-                        yield message, raw
+                        found.append((message, raw))
+                yield found
+
+
+def _server_raws(messages: list[Message]) -> Iterator[tuple[Message, bytes]]:
+    for batch in _server_raw_batches(messages):
+        yield from batch
+
+
+def _store_bodies(fetched: list[tuple[Message, bytes]]) -> int:
+    """_store_body for a batch: parsed first, then one transaction with the rows in bulk. A body
+    stored meanwhile (an open) is left as it is; a message deleted meanwhile is skipped."""
+    parsed = [(message, _parse_for_reading(message, raw)) for message, raw in fetched]
+    if not parsed:
+        return 0
+    with transaction.atomic():
+        ids = [message.pk for message, _parsed in parsed]
+        present = set(Message.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+                      .values_list("pk", flat=True))
+        present -= set(MessageBody.objects.filter(message_id__in=ids).values_list("message_id", flat=True))
+        fresh = [(message, item) for message, item in parsed if message.pk in present]
+        bodies = [MessageBody(message=message, **_body_fields(item)) for message, item in fresh]
+        MessageBody.objects.bulk_create(bodies, batch_size=500)
+        Attachment.objects.bulk_create([row for message, item in fresh for row in _attachment_rows(message, item)],
+                                       batch_size=1000)
+        # The sync guessed from the top-level content type; now we know.
+        for value in (True, False):
+            Message.objects.filter(pk__in=[m.pk for m, item in fresh if bool(item.attachments) == value]) \
+                .update(has_attachments=value)
+        index_bodies({body.message_id: body.text for body in bodies})
+    return len(fresh)
 
 
 def message_bodies_fetch(*, message_ids: list[int]) -> int:
@@ -225,11 +286,7 @@ def message_bodies_fetch(*, message_ids: list[int]) -> int:
     many were stored."""
     pending = list(Message.objects.filter(pk__in=message_ids, body__isnull=True, folder__isnull=False)
                    .select_related("folder", "account"))
-    stored = 0
-    for message, raw in _server_raws(pending):
-        _store_body(message, raw)
-        stored += 1
-    return stored
+    return sum(_store_bodies(batch) for batch in _server_raw_batches(pending))
 
 
 def message_sources_keep(*, message_ids: list[int]) -> int:

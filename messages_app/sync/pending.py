@@ -23,7 +23,7 @@ MAX_ATTEMPTS = 5
 
 def apply_action(conn: ImapConnection, folder: Folder, uids: list[int], kind: str, payload: dict) -> None:
     """Carry out one action on the server, then mirror what the server accepted locally."""
-    conn.select(folder.name)
+    conn.select_for_uids(folder.name)  # a kept connection may have it selected already
     if kind == PendingActionKind.SET_FLAGS:
         if payload.get("add"):
             conn.add_flags(uids, payload["add"])

@@ -6,7 +6,7 @@ import pytest
 from messages_app.arrival import steps
 from messages_app.gateways.imap import ImapConnection
 from messages_app.models import MessageBody, MessageSource
-from messages_app.services import imap_session
+from messages_app.services import imap_pool, imap_session
 from messages_app.services.message_body import message_sources_keep
 from messages_app.services.sync import account_sync, open_connection
 from tests.conftest import account_on
@@ -25,7 +25,7 @@ def keep_sources_step():
 @pytest.fixture
 def spies(monkeypatch):
     counts = {"logins": 0, "fetches": 0}
-    login, fetch = imap_session.imap_connect, ImapConnection.fetch_raw_many
+    login, fetch = imap_pool.imap_connect, ImapConnection.fetch_raw_many
 
     def counting_login(*args, **kwargs):
         counts["logins"] += 1
@@ -35,7 +35,7 @@ def spies(monkeypatch):
         counts["fetches"] += 1
         return fetch(self, uids)
 
-    monkeypatch.setattr(imap_session, "imap_connect", counting_login)
+    monkeypatch.setattr(imap_pool, "imap_connect", counting_login)
     monkeypatch.setattr(ImapConnection, "fetch_raw_many", counting_fetch)
     return counts
 
@@ -68,10 +68,10 @@ def test_a_lent_connection_serves_the_steps_and_stays_open(owner, mail_user, kee
     assert MessageSource.objects.filter(message_id__in=result.new_message_ids).count() == 2
 
 
-def test_outside_a_run_each_use_has_its_own_connection(owner, mail_user, spies):
+def test_outside_a_run_uses_one_after_the_other_share_a_kept_connection(owner, mail_user, spies):
     account = account_on(owner, mail_user)
     for _ in range(2):
         with imap_session.imap_session(account) as connection:
             assert connection.select("INBOX", readonly=True).exists == 0
-    assert spies["logins"] == 2
+    assert spies["logins"] == 1  # the process's pool kept it (services/imap_pool.py)
     assert imap_session.raw_recall(1) is None  # nothing is remembered outside a run

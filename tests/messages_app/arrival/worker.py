@@ -28,12 +28,13 @@ if mode == "die":
 elif mode == "mark_then_die":
     steps.register(steps.Step("test_mark", steps_for_tests.mark_then_die, atomic=True))
 elif mode == "prefetch_then_die":
-    original = message_body._store_body
+    original = message_body._store_bodies
 
-    def store_then_die(message, raw):
-        stored = original(message, raw)
+    def store_then_die(fetched):
+        # The first body of the batch committed, the step not finished: killed in between.
+        stored = original(fetched[:1])
         os.kill(os.getpid(), signal.SIGKILL)
         return stored
 
-    message_body._store_body = store_then_die
+    message_body._store_bodies = store_then_die
 account_sync(account_id)
