@@ -10,10 +10,15 @@ import hashlib
 
 from messages_app.selectors import visible_folders
 
+_FIELDS = ("pk", "uidvalidity", "last_seen_uid", "highest_modseq", "server_messages", "server_unseen")
 
-def change_token(user) -> str:
-    rows = (visible_folders(user)
-            .order_by("pk")
-            .values_list("pk", "uidvalidity", "last_seen_uid", "highest_modseq", "server_messages", "server_unseen"))
+
+def change_token(user, folders=None) -> str:
+    """`folders`: the user's folder rows, when the request has read them already (the same
+    digest as the query's)."""
+    if folders is None:
+        rows = visible_folders(user).order_by("pk").values_list(*_FIELDS)
+    else:
+        rows = [tuple(getattr(f, name) for name in _FIELDS) for f in sorted(folders, key=lambda f: f.pk)]
     digest = hashlib.blake2s(repr(list(rows)).encode(), digest_size=8)
     return digest.hexdigest()

@@ -82,10 +82,14 @@ def folder_path_label(folder: Folder) -> str:
     return " › ".join(parts)
 
 
-def unified_scope(user, role: str) -> Scope:
+def unified_scope(user, role: str, folders: list[Folder] | None = None) -> Scope:
+    """`folders`: the user's folders (folders_of), when the request has read them already."""
     if role not in UNIFIED_ROLES:
         raise Http404
-    ids = visible_folders(user).filter(role=role, is_selectable=True).values_list("pk", flat=True)
+    if folders is None:
+        ids = visible_folders(user).filter(role=role, is_selectable=True).values_list("pk", flat=True)
+    else:
+        ids = [f.pk for f in sorted(folders, key=lambda f: f.pk) if f.role == role and f.is_selectable]
     return Scope(UNIFIED, role, role_label(role), tuple(ids))
 
 
@@ -95,15 +99,19 @@ def special_scope(user, name: str) -> Scope:
     return Scope(SPECIAL, name, special_label(name))
 
 
-def folder_scope(user, folder_id: int) -> Scope:
-    folder = visible_folders(user).select_related("account").filter(pk=folder_id).first()
+def folder_scope(user, folder_id: int, folders: list[Folder] | None = None) -> Scope:
+    """`folders`: the user's folders (folders_of), when the request has read them already."""
+    if folders is None:
+        folder = visible_folders(user).select_related("account").filter(pk=folder_id).first()
+    else:
+        folder = next((f for f in folders if f.pk == folder_id), None)
     if folder is None or not folder.is_selectable:
         raise Http404
     return Scope(FOLDER, str(folder.pk), folder_label(folder), (folder.pk,), folder)
 
 
-def everywhere_scope(user) -> Scope:
-    ids = visible_folders(user).values_list("pk", flat=True)
+def everywhere_scope(user, folders: list[Folder] | None = None) -> Scope:
+    ids = visible_folders(user).values_list("pk", flat=True) if folders is None else [f.pk for f in folders]
     return Scope(EVERYWHERE, "", "", tuple(ids))
 
 
@@ -131,11 +139,11 @@ def scope_from_key(user, key: str) -> Scope:
     raise Http404
 
 
-def home_scope(user, *, merged: bool) -> Scope | None:
+def home_scope(user, *, merged: bool, folders: list[Folder] | None = None) -> Scope | None:
     """Where /messages/ opens: the unified inbox, or the primary account's inbox when the
     accounts stand alone."""
     if merged:
-        return unified_scope(user, FolderRole.INBOX)
+        return unified_scope(user, FolderRole.INBOX, folders)
     account = own_accounts(user).first()
     if account is None:
         return None

@@ -1,13 +1,16 @@
-"""The folder column: unified folders, special folders, each account's own hierarchy, unread counts."""
+"""The folder column: unified folders, special folders, each account's own hierarchy, unread counts.
+
+The counts are read, not counted: each folder row carries its own (kept by the database, see
+models/folder.py) and MailboxCounts the user's Importata and Contrassegnata ones, so the column
+costs the same three small reads whatever the size of the mailbox.
+"""
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count
-
 from messages_app.enums import Preset, SpecialFolder
 from messages_app.mailbox.scopes import SPECIALS, UNIFIED_ROLES, folder_label, role_label, special_label
-from messages_app.models import Folder, MailAccount, Message
-from messages_app.selectors import local_messages, own_accounts, unique_flagged, visible_folders
+from messages_app.models import Folder, MailAccount
+from messages_app.selectors import folders_of, mailbox_counts, own_accounts
 
 
 @dataclass
@@ -45,13 +48,6 @@ class FolderTree:
         return {entry.key: entry.unread for entry in entries}
 
 
-def unread_by_folder(user) -> dict[int, int]:
-    folder_ids = list(visible_folders(user).values_list("pk", flat=True))
-    rows = (Message.objects.filter(folder_id__in=folder_ids, is_seen=False, x_ricevuta="")  # receipts: not mail
-            .values("folder_id").annotate(unread=Count("*")).order_by())
-    return {row["folder_id"]: row["unread"] for row in rows}
-
-
 def _ordered(folders: list[Folder]) -> list[Folder]:
     """Role folders first in the vtenext order (Entrata, Bozze, Inviata, Spam, Cestino), then the
     rest by path; subfolders right under their parent."""
@@ -76,30 +72,35 @@ def _without_empty_parents(folders: list[Folder]) -> list[Folder]:
     return [f for f in folders if f.is_selectable or f.name in parents]
 
 
-def folder_tree(user, *, merged: bool) -> FolderTree:
-    unread = unread_by_folder(user)
-    folders = list(visible_folders(user).select_related("account"))
+def folder_tree(user, *, merged: bool, folders: list[Folder] | None = None,
+                accounts: list[MailAccount] | None = None) -> FolderTree:
+    """`folders` (folders_of(user), with their accounts) and `accounts` (own_accounts(user)):
+    what the request has already read, if it has."""
+    folders = list(folders_of(user)) if folders is None else folders
+    accounts = list(own_accounts(user)) if accounts is None else accounts
     unified = []
     if merged:
         for role in UNIFIED_ROLES:
-            count = sum(unread.get(f.pk, 0) for f in folders if f.role == role)
+            count = sum(f.unread_count for f in folders if f.role == role)
             unified.append(TreeEntry(f"unified:{role}", role_label(role), "messages_app:unified", role, count,
                                      role=role))
-    special_unread = {SpecialFolder.FLAGGED: unique_flagged(user).filter(is_seen=False).count(),
-                      SpecialFolder.IMPORTED: local_messages(user).filter(is_seen=False).count()}
+    counts = mailbox_counts(user)
+    special_unread = {SpecialFolder.FLAGGED: counts.flagged_unread, SpecialFolder.IMPORTED: counts.local_unread}
     special = [TreeEntry(f"special:{name}", special_label(name), "messages_app:special", name,
                          special_unread.get(name, 0)) for name in SPECIALS]
-    accounts = []
-    for account in own_accounts(user):
-        own = _without_empty_parents(_ordered([f for f in folders if f.account_id == account.pk]))
-        accounts.append(AccountTree(account, [
+    by_account: dict[int, list[Folder]] = {}
+    for folder in folders:
+        by_account.setdefault(folder.account_id, []).append(folder)
+    branches = []
+    for account in accounts:
+        own = _without_empty_parents(_ordered(by_account.get(account.pk, [])))
+        branches.append(AccountTree(account, [
             TreeEntry(f"folder:{f.pk}", folder_label(f) if f.depth == 0 or f.role else f.display_name,
-                      "messages_app:folder", f.pk, unread.get(f.pk, 0), depth=f.depth,
+                      "messages_app:folder", f.pk, f.unread_count, depth=f.depth,
                       selectable=f.is_selectable, role=f.role)
             for f in own
         ]))
-    return FolderTree(unified, special, accounts)
-
+    return FolderTree(unified, special, branches)
 
 
 def move_targets(folders: list[Folder]) -> list[Folder]:

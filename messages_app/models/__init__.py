@@ -1,6 +1,7 @@
 from messages_app.models.account import CompanyServer, MailAccount
 from messages_app.models.arrival import ArrivalMarker
 from messages_app.models.compose import ComposeUpload, OutgoingContext
+from messages_app.models.counts import MailboxCounts
 from messages_app.models.folder import Folder
 from messages_app.models.idle import IdleListener, ListenerLease
 from messages_app.models.link import LinkReason, LinkState, MessageLink
@@ -29,6 +30,7 @@ __all__ = [
     "LinkReason",
     "LinkState",
     "MailAccount",
+    "MailboxCounts",
     "MailPreferences",
     "MailRule",
     "Message",

@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from messages_app.enums import FolderRole
 from messages_app.models.account import MailAccount
 
+COUNTER_FIELDS = ("message_count", "unread_count", "flagged_count")
+
 
 class Folder(models.Model):
     """One IMAP mailbox of an account, with the sync cursor for it."""
@@ -42,6 +44,14 @@ class Folder(models.Model):
     last_synced = models.DateTimeField(null=True)
     last_error = models.TextField(blank=True)
 
+    # What the folder's list shows (PEC receipts excluded), kept by database triggers on the
+    # message table (migration 0021) in the statement that changes the rows they count, whoever
+    # writes them: the folder column reads these instead of counting messages.
+    # mailbox/counters.py recounts them (bulk loads with triggers off, repair).
+    message_count = models.IntegerField(default=0, editable=False)
+    unread_count = models.IntegerField(default=0, editable=False)
+    flagged_count = models.IntegerField(default=0, editable=False)
+
     class Meta:
         ordering = ["account_id", "name"]
         constraints = [
@@ -52,6 +62,14 @@ class Folder(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        """A full save of a loaded folder leaves the counters alone: the instance's values may be
+        older than the triggers' (a sync holds its folder for a whole pass)."""
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
+                                       if not f.primary_key and f.name not in COUNTER_FIELDS]
+        super().save(*args, **kwargs)
 
     @property
     def path(self) -> str:

@@ -21,12 +21,13 @@ from messages_app.selectors.messages import (
     visible_thread_or_404,
     visible_threads,
 )
-from messages_app.selectors.status import folder_status_rows, special_folder_rows, unique_flagged
+from messages_app.selectors.status import folder_status_rows, mailbox_counts, special_folder_rows, unique_flagged
 
 __all__ = [
     "folder_status_rows",
     "folders_of",
     "local_messages",
+    "mailbox_counts",
     "own_messages",
     "shared_messages",
     "mail_account_get",

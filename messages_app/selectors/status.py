@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Min, Q
 
-from messages_app.models import Folder, Message
+from messages_app.models import Folder, MailboxCounts, Message
 from messages_app.selectors.accounts import own_accounts
 from messages_app.selectors.folders import visible_folders
 from messages_app.selectors.messages import local_messages, shared_messages
@@ -15,6 +15,12 @@ def unique_flagged(user):
     first_ids = (Message.objects.filter(message_rule_on_columns(user, account_ids), is_flagged=True)
                  .values("dedup_key").annotate(first=Min("id")).values("first"))
     return Message.objects.filter(id__in=first_ids)
+
+
+def mailbox_counts(user) -> MailboxCounts:
+    """The user's Importata and Contrassegnata counters (kept by the database, see
+    models/counts.py); zero until the user has such mail."""
+    return MailboxCounts.objects.filter(owner=user).first() or MailboxCounts()
 
 
 def folder_status_rows(*, account_id: int | None = None, user=None) -> list[dict]:

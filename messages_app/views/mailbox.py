@@ -15,6 +15,7 @@ from messages_app.enums import SpecialFolder
 from messages_app.mailbox.changes import change_token
 from messages_app.mailbox.keyset import Cursor
 from messages_app.mailbox.listing import messages_page
+from messages_app.mailbox.reads import request_reads
 from messages_app.mailbox.scopes import (
     Scope,
     everywhere_scope,
@@ -26,8 +27,7 @@ from messages_app.mailbox.scopes import (
 )
 from messages_app.mailbox.threads import thread_messages, threads_page
 from messages_app.mailbox.tree import folder_tree, move_targets
-from messages_app.selectors import folders_of
-from messages_app.services.preferences import preferences_for_page, preferences_of
+from messages_app.services.preferences import preferences_of
 from messages_app.views.compose import scheduled_items, sent_toast, unsent_items
 
 QUERY_MAX_CHARS = 200
@@ -35,20 +35,24 @@ SCHEDULED_KEY = f"special:{SpecialFolder.SCHEDULED.value}"
 
 
 def shell_context(request, scope: Scope | None, preferences=None) -> dict:
-    """What every full page of the mailbox needs besides the list: the folder column.
-    `preferences`: the user's, when the caller has already read them."""
-    preferences = preferences or preferences_for_page(request.user)
+    """What every full page of the mailbox needs besides the list: the folder column. Its reads
+    (folders, accounts, layout) are the request's, shared with the list; `preferences`: the
+    user's, when the caller has already read them."""
+    reads = request_reads(request)
+    preferences = preferences or reads.preferences
     return {
         "preferences": preferences,
-        "tree": folder_tree(request.user, merged=preferences.merge_accounts),
+        "tree": folder_tree(request.user, merged=preferences.merge_accounts, folders=reads.folders,
+                            accounts=reads.accounts),
         "scope": scope,
         "poll_seconds": settings.MAIL_UNREAD_POLL_SECONDS,
         "sent_toast": sent_toast(request),
     }
 
 
-def list_context(request, scope: Scope, preferences=None) -> dict:
-    preferences = preferences or preferences_for_page(request.user)
+def list_context(request, scope: Scope) -> dict:
+    reads = request_reads(request)
+    preferences = reads.preferences
     query = request.GET.get("q", "").strip()[:QUERY_MAX_CHARS]
     everywhere = bool(query) and request.GET.get("all") == "1"
     cursor = Cursor.parse(request.GET.get("before"))
@@ -56,7 +60,7 @@ def list_context(request, scope: Scope, preferences=None) -> dict:
     if threaded:
         page = threads_page(request.user, scope, cursor=cursor)
     else:
-        searched = everywhere_scope(request.user) if everywhere else scope
+        searched = everywhere_scope(request.user, reads.folders) if everywhere else scope
         page = messages_page(request.user, searched, cursor=cursor, query=query)
     next_url = ""
     if page.next_cursor is not None:
@@ -66,37 +70,37 @@ def list_context(request, scope: Scope, preferences=None) -> dict:
     return {
         "scope": scope, "page": page, "threaded": threaded, "query": query, "everywhere": everywhere,
         "next_url": next_url, "preferences": preferences,
-        "move_targets": move_targets(list(folders_of(request.user))),
-        "changes_token": change_token(request.user), "live_poll_ms": settings.MAIL_LIVE_POLL_SECONDS * 1000,
+        "move_targets": move_targets(reads.folders),
+        "changes_token": change_token(request.user, reads.folders),
+        "live_poll_ms": settings.MAIL_LIVE_POLL_SECONDS * 1000,
         "scheduled": list(scheduled_items(request.user)) if scope.key == SCHEDULED_KEY else None,
         "unsent": list(unsent_items(request.user)) if scope.key == SCHEDULED_KEY else [],
     }
 
 
-def _list_response(request, scope: Scope, preferences=None):
-    context = list_context(request, scope, preferences)
+def _list_response(request, scope: Scope):
+    context = list_context(request, scope)
     if request.htmx and request.GET.get("before"):
         return render(request, "messages_app/_rows.html", context)
     if request.htmx and request.htmx.target == "list":
         return render(request, "messages_app/_list.html", context)
-    return render(request, "messages_app/mailbox.html",
-                  {**shell_context(request, scope, context["preferences"]), **context})
+    return render(request, "messages_app/mailbox.html", {**shell_context(request, scope), **context})
 
 
 @login_required
 @require_GET
 def index(request):
-    preferences = preferences_for_page(request.user)
-    scope = home_scope(request.user, merged=preferences.merge_accounts)
+    reads = request_reads(request)
+    scope = home_scope(request.user, merged=reads.preferences.merge_accounts, folders=reads.folders)
     if scope is None:  # no account yet: the page says how to add one
-        return render(request, "messages_app/mailbox.html", shell_context(request, None, preferences))
-    return _list_response(request, scope, preferences)
+        return render(request, "messages_app/mailbox.html", shell_context(request, None))
+    return _list_response(request, scope)
 
 
 @login_required
 @require_GET
 def unified(request, role: str):
-    return _list_response(request, unified_scope(request.user, role))
+    return _list_response(request, unified_scope(request.user, role, request_reads(request).folders))
 
 
 @login_required
@@ -108,7 +112,7 @@ def special(request, name: str):
 @login_required
 @require_GET
 def folder(request, folder_id: int):
-    return _list_response(request, folder_scope(request.user, folder_id))
+    return _list_response(request, folder_scope(request.user, folder_id, request_reads(request).folders))
 
 
 @login_required
@@ -127,8 +131,9 @@ def thread(request, thread_id: int):
 @require_GET
 def counts(request):
     """Unread counts only, as out-of-band swaps: polled, so new mail shows without a reload."""
-    preferences = preferences_of(request.user)
-    tree = folder_tree(request.user, merged=preferences.merge_accounts)
+    reads = request_reads(request)
+    tree = folder_tree(request.user, merged=reads.preferences.merge_accounts, folders=reads.folders,
+                       accounts=reads.accounts)
     return render(request, "messages_app/_counts.html", {"counts": tree.counts()})
 
 
