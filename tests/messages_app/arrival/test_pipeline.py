@@ -15,20 +15,12 @@ from messages_app.services.sync import account_sync
 from messages_app.sync import engine
 from tests.conftest import account_on
 from tests.messages_app.arrival import steps_for_tests
-from tests.messages_app.arrival.steps_for_tests import MARK, STAR
+from tests.messages_app.arrival.steps_for_tests import STAR
 from tests.messages_app.sync.mailgen import make_message
 from tests.messages_app.sync.test_sync_robustness import worker_env
 
 WORKER = Path(__file__).with_name("worker.py")
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-def mark_step():
-    steps_for_tests.calls.clear()
-    steps.register(MARK)
-    yield steps_for_tests.calls
-    steps.unregister(MARK.name)
 
 
 def deliver(mail_user, count, start=0, **kwargs):

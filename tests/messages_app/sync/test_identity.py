@@ -6,7 +6,6 @@ import pytest
 from messages_app.models import Attachment, Folder, Message, MessageBody
 from messages_app.services.message_body import attachment_payload, message_body_get, message_source_keep
 from messages_app.services.sync import account_sync
-from messages_app.sync import identity
 from tests.conftest import account_on
 from tests.messages_app.sync.mailgen import make_message
 from tests.servers.dovecot import CAPABILITIES_WITHOUT_CONDSTORE
@@ -94,18 +93,6 @@ def test_after_a_uidvalidity_reset_every_row_keeps_its_id(owner, mail_user):
     assert inbox.uidvalidity != old_validity
     assert dict(Message.objects.filter(folder=inbox).values_list("subject", "pk")) == ids_by_subject
     assert not Message.objects.filter(account=account, folder__isnull=True).exists()
-
-
-@pytest.fixture
-def referrer():
-    referred: set[int] = set()
-
-    def refers(message_ids):
-        return referred & set(message_ids)
-
-    identity.register_referrer(refers)
-    yield referred
-    identity.unregister_referrer(refers)
 
 
 def test_a_referenced_message_expunged_everywhere_becomes_local_with_body_and_attachments(owner, mail_user, referrer):

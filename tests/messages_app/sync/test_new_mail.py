@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from messages_app.arrival import steps
 from messages_app.gateways.errors import client_ssl_context
 from messages_app.models import ArrivalMarker, Folder, Message
 from messages_app.services.connections import imap_connect
@@ -15,18 +14,9 @@ from messages_app.services.idle_listener import _only_new_mail, listen
 from messages_app.services.sync import account_sync, open_connection
 from messages_app.sync.new_mail import new_mail_store
 from tests.conftest import account_on
-from tests.messages_app.arrival import steps_for_tests
-from tests.messages_app.arrival.steps_for_tests import MARK, STAR
+from tests.messages_app.arrival.steps_for_tests import STAR
 from tests.messages_app.sync.mailgen import make_message
 from tests.messages_app.sync.test_idle_leases import wait_for
-
-
-@pytest.fixture
-def mark_step():
-    steps_for_tests.calls.clear()
-    steps.register(MARK)
-    yield steps_for_tests.calls
-    steps.unregister(MARK.name)
 
 
 def deliver(mail_user, subjects):

@@ -13,24 +13,11 @@ from messages_app.models import (
 )
 from messages_app.services.message_body import attachment_payload, message_body_get, message_source_keep
 from messages_app.services.sync import account_sync
-from messages_app.sync import identity
 from messages_app.sync.purge import _references, purge_messages
 from tests.conftest import account_on
 from tests.messages_app.sync.mailgen import make_message
 
 PDF = b"%PDF-1.4 capitolato\n" * 40
-
-
-@pytest.fixture
-def referrer():
-    referred: set[int] = set()
-
-    def refers(message_ids):
-        return referred & set(message_ids)
-
-    identity.register_referrer(refers)
-    yield referred
-    identity.unregister_referrer(refers)
 
 
 @pytest.fixture

@@ -4,13 +4,11 @@ client), the actions' write path, a referenced message settling into Importata, 
 
 import json
 
-import pytest
 from django.urls import reverse
 
 from messages_app.models import Folder, MailboxCounts, Message
 from messages_app.services.local_messages import local_messages_create
 from messages_app.services.message_body import message_source_keep
-from messages_app.sync import identity
 from tests.messages_app.mailbox.counting import assert_counters_right
 from tests.messages_app.views import mails
 from tests.messages_app.views.conftest import make_mailbox
@@ -105,18 +103,6 @@ def test_actions_keep_the_counters(owner_client, owner, mailbox, mail_user):
     assert json.loads(act(owner_client, "read", [mailbox.message("Fattura novembre")])["HX-Trigger"]) == \
         {"countsStale": True}
     assert_counters_right(owner)
-
-
-@pytest.fixture
-def referrer():
-    referred: set[int] = set()
-
-    def refers(message_ids):
-        return referred & set(message_ids)
-
-    identity.register_referrer(refers)
-    yield referred
-    identity.unregister_referrer(refers)
 
 
 def test_a_referenced_message_gone_from_the_server_counts_in_importata(owner_client, owner, mailbox, mail_user,
