@@ -253,7 +253,10 @@ class ImapPool:
     def _reap(self) -> None:
         while True:
             seconds = settings.MAIL_IMAP_POOL_IDLE_SECONDS
-            time.sleep(max(0.2, min(seconds / 4, 15)))
+            # At most a second between looks, so a shorter timeout set meanwhile (or a connection
+            # idling since just after the last look) is honoured within a second; the thread
+            # only lives while connections idle.
+            time.sleep(max(0.2, min(seconds / 4, 1.0)))
             self.close_idle(older_than=seconds)
             with self._cond:
                 if not self._idle:
