@@ -9,7 +9,6 @@ import contextlib
 import http.cookiejar
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from tests.servers.ports import free_port, wait_for_port
+from tests.servers.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,12 +56,7 @@ def _embedded(tmp_path, **settings: str):
     try:
         yield port, lines, env
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process)
 
 
 def test_the_embedded_default_serves_and_signs_in(tmp_path):

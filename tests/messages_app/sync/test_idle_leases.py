@@ -19,6 +19,7 @@ from tests.conftest import account_on
 from tests.messages_app.sync.mailgen import make_message
 from tests.messages_app.sync.test_sync_robustness import ROOT, worker_env
 from tests.servers.fixtures import new_mail_user
+from tests.servers.processes import stop_process_group
 
 
 def make_accounts(owner, dovecot, smtp_server, count):
@@ -108,14 +109,8 @@ def _listener(env, log_path):
                             stderr=subprocess.STDOUT, start_new_session=True), log
 
 
-def _stop(process):
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+def _stop(process) -> None:
+    stop_process_group(process, timeout=15)
 
 
 def _imap_sessions(dovecot) -> dict[str, int]:

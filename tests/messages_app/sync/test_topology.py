@@ -27,6 +27,7 @@ from tests.messages_app.sync.test_idle_leases import holders, wait_for
 from tests.messages_app.sync.test_sync_robustness import ROOT, worker_env
 from tests.servers.fixtures import new_mail_user
 from tests.servers.ports import free_port
+from tests.servers.processes import stop_process_group
 
 APP_SERVICES = ("web", "worker", "beat", "idle")
 
@@ -58,14 +59,8 @@ def _start(command: str, env: dict, log: Path) -> subprocess.Popen:
                                 start_new_session=True)
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+def _stop(process) -> None:
+    stop_process_group(process, timeout=20)
 
 
 def _web_answers(port: int) -> bool:
