@@ -21,8 +21,9 @@ over lapsed ones and drops an account whose lease it lost.
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import CancelledError, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
@@ -42,37 +43,101 @@ IDLE_RENEW_SECONDS = 600  # RFC 2177: re-issue IDLE well before the server's 30-
 WAIT_SLICE_SECONDS = 1.0
 
 
-def _inline(fn, *args, **kwargs):
+class InlineDatabase:
     """Database work in the calling thread, whose connection is closed afterwards (so a thread
     waiting in IDLE holds none). For a single listener; `DatabaseSlots` for many."""
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        db_connection.close()
+
+    def __call__(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            db_connection.close()
+
+    background = __call__
+
+
+_inline = InlineDatabase()
 
 
 class DatabaseSlots:
     """Runs the listeners' database work on at most `size` threads, each keeping one connection.
 
-    An Inbox pass also opens one connection for its sync lock's heartbeat (sync/lock.py), so a
-    listener allowed MAIL_IDLE_DB_CONNECTIONS connections, one of them its own heartbeat's, runs
-    (MAIL_IDLE_DB_CONNECTIONS - 1) // 2 passes at a time. Jobs never submit jobs (no deadlock).
+    A listener allowed MAIL_IDLE_DB_CONNECTIONS connections spends one on its lease heartbeat
+    (listeners_serve) and one on the sync locks' heartbeat (sync/heartbeat.py, one per process),
+    so the rest are slots. Work that makes mail visible (stores, Inbox passes) goes first; the
+    arrival steps that follow a store (`background`: body prefetch, CRM links, filters, which
+    also wait on the server) take at most all slots but one, so a burst of new mail at a hundred
+    accounts is stored first and followed up second, never queued behind the follow-ups. Jobs
+    never submit jobs (no deadlock).
     """
 
     def __init__(self, size: int | None = None):
-        self.size = size or max((settings.MAIL_IDLE_DB_CONNECTIONS - 1) // 2, 1)
-        self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="idle-db")
-
-    @staticmethod
-    def _call(fn, args, kwargs):
-        close_old_connections()  # a broken or old connection is replaced, as between requests
-        return fn(*args, **kwargs)
+        self.size = size or max(settings.MAIL_IDLE_DB_CONNECTIONS - 2, 1)
+        self._background_limit = max(self.size - 1, 1)
+        self._cond = threading.Condition()
+        self._urgent: deque = deque()
+        self._background: deque = deque()
+        self._background_running = 0
+        self._closed = False
+        self._threads = [threading.Thread(target=self._work, name=f"idle-db-{index}", daemon=True)
+                         for index in range(self.size)]
+        for thread in self._threads:
+            thread.start()
 
     def __call__(self, fn, *args, **kwargs):
-        return self._executor.submit(self._call, fn, args, kwargs).result()
+        return self._submit(self._urgent, fn, args, kwargs)
+
+    def background(self, fn, *args, **kwargs):
+        return self._submit(self._background, fn, args, kwargs)
+
+    def _submit(self, queue: deque, fn, args, kwargs):
+        future = Future()
+        with self._cond:
+            if self._closed:
+                raise CancelledError
+            queue.append((future, fn, args, kwargs))
+            self._cond.notify()
+        return future.result()
+
+    def _next(self):
+        with self._cond:
+            while not self._closed:
+                if self._urgent:
+                    return self._urgent.popleft(), False
+                if self._background and self._background_running < self._background_limit:
+                    self._background_running += 1
+                    return self._background.popleft(), True
+                self._cond.wait()
+            return None
+
+    def _work(self) -> None:
+        try:
+            while (job := self._next()) is not None:
+                (future, fn, args, kwargs), background = job
+                try:
+                    if future.set_running_or_notify_cancel():
+                        close_old_connections()  # a broken or old connection is replaced, as between requests
+                        try:
+                            future.set_result(fn(*args, **kwargs))
+                        except BaseException as exc:
+                            future.set_exception(exc)
+                finally:
+                    if background:
+                        with self._cond:
+                            self._background_running -= 1
+                            self._cond.notify_all()
+        finally:
+            db_connection.close()
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._cond:
+            self._closed = True
+            queued = [*self._urgent, *self._background]
+            self._urgent.clear()
+            self._background.clear()
+            self._cond.notify_all()
+        for future, *_job in queued:
+            future.cancel()
 
 
 def _inbox_name(account_id: int) -> str:
@@ -137,8 +202,8 @@ def _new_mail_pass(account_id: int, conn, inbox: str, select, stop: threading.Ev
                    db: Callable) -> tuple[int, int] | None:
     """The cheap pass for EXISTS: fetch what lies at or above the UIDNEXT this thread saw (on
     its own connection, holding no database slot), store it in one slot call, then run the
-    arrival steps in another, queued behind the other accounts' stores, so a burst of new mail
-    is visible first and followed up second. Returns the Inbox's stored (uidnext, messages), or
+    arrival steps as background work, which yields to the other accounts' stores, so a burst of
+    new mail is visible first and followed up second. Returns the Inbox's stored (uidnext, messages), or
     None when the full pass had to run instead."""
     fetched = [meta for meta in conn.fetch_meta(f"{select.uidnext}:*") if meta.uid >= select.uidnext]
     for _attempt in range(50):
@@ -155,7 +220,7 @@ def _new_mail_pass(account_id: int, conn, inbox: str, select, stop: threading.Ev
         _sync_inbox(account_id, conn, inbox, stop, db)
         return None
     if result.arrival_ids:
-        db(pipeline.drain, account_id=account_id, connection=conn)
+        db.background(pipeline.drain, account_id=account_id, connection=conn)
     return result.uidnext, result.server_messages
 
 
