@@ -30,7 +30,7 @@ test: $(STAMP)
 	./scripts/ensure-system-packages
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
-	$(VENV)/bin/pytest -n $(TEST_WORKERS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --durations=25
 
 # The docker-compose.yml topology as plain processes (web, 2 workers, beat, 2 IDLE listeners) on
 # this machine's PostgreSQL and Redis, checked end to end (tests/messages_app/sync/test_topology.py).
