@@ -8,7 +8,9 @@ Everything here calls the product's public entry points (`sync_account`, `open_c
 from __future__ import annotations
 
 import json
+import logging
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -243,6 +245,42 @@ def apply_changes(server: ServerUser, fraction: float, seed: int, *, appends: in
 
 # ----------------------------------------------------------------------------- IDLE latency
 
+class ListenerLog(logging.Handler):
+    """The listener's own INFO lines while a step runs (the bench logs at WARNING): where its
+    share of the latency goes, cheap passes against full Inbox passes and the arrival steps."""
+
+    PATTERNS = {
+        "idle_to_stored": re.compile(r"new stored (\d+) ms after they were seen"),
+        "inbox_pass": re.compile(r"Inbox pass in (\d+) ms"),
+        "arrival_steps": re.compile(r"arrival steps of \d+ in (\d+) ms"),
+    }
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.seen: dict[str, list[float]] = {name: [] for name in self.PATTERNS}
+        self._logger = logging.getLogger("messages_app.services.idle_listener")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        for name, pattern in self.PATTERNS.items():
+            if match := pattern.search(text):
+                self.seen[name].append(int(match.group(1)) / 1000)
+
+    def start(self) -> None:
+        self._saved = (self._logger.level, self._logger.propagate)
+        self._logger.setLevel(logging.INFO)
+        self._logger.propagate = False
+        self._logger.addHandler(self)
+
+    def stop(self) -> None:
+        self._logger.removeHandler(self)
+        self._logger.setLevel(self._saved[0])
+        self._logger.propagate = self._saved[1]
+
+    def summary(self) -> dict:
+        return {name: summary_ms(values) for name, values in self.seen.items()}
+
+
 def idle_latency(account, server: ServerUser, samples: int, *, gap: float = 0.15,
                  timeout: float = 5.0, budget_s: float = 60.0) -> dict:
     """Start the product's IDLE listener; APPEND from another connection; time until the row is
@@ -254,7 +292,9 @@ def idle_latency(account, server: ServerUser, samples: int, *, gap: float = 0.15
     from messages_app.services.idle_listener import listen
 
     stop = threading.Event()
+    said = ListenerLog()
     listener = threading.Thread(target=listen, args=(account.pk, stop), name="bench-idle", daemon=True)
+    said.start()
     listener.start()
     client = IMAPClient(server.host, server.port, ssl=False, timeout=60)
     client.login(server.login, server.password)
@@ -284,9 +324,10 @@ def idle_latency(account, server: ServerUser, samples: int, *, gap: float = 0.15
         stop.set()
         client.logout()
         listener.join(15)
+        said.stop()
         connection.close()
     out = summary_ms(latencies)
-    out.update(missed=missed, listener_stopped=not listener.is_alive())
+    out.update(missed=missed, listener_stopped=not listener.is_alive(), listener_side=said.summary())
     if len(latencies) + missed < samples:
         out["truncated"] = f"{len(latencies)} of {samples} samples within the {budget_s:.0f} s budget"
     return out

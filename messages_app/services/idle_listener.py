@@ -172,15 +172,30 @@ def _connect(account_id: int, db: Callable):
 
 
 def _sync_inbox(account_id: int, conn, inbox: str, stop: threading.Event, db: Callable) -> None:
-    """Run the Inbox pass; if a periodic pass holds the lock, wait for it briefly and retry
-    (waiting outside the database slots, so other accounts' passes go on)."""
+    """Run the Inbox pass, then its arrival steps as background work; if a periodic pass holds
+    the lock, wait for it briefly and retry (waiting outside the database slots, so other
+    accounts' passes go on)."""
     for _attempt in range(50):
         try:
-            db(account_sync, account_id, folder_name=inbox, connection=conn)
-            return
+            started = time.monotonic()
+            result = db(account_sync, account_id, folder_name=inbox, connection=conn, drain_arrivals=False)
+            logger.info("account %s: Inbox pass in %.0f ms, %s new", account_id, (time.monotonic() - started) * 1000,
+                        result.new)
+            break
         except SyncBusy:
             if stop.wait(0.2):
                 return
+    else:
+        return
+    _drain(account_id, conn, db)
+
+
+def _drain(account_id: int, conn, db: Callable) -> None:
+    started = time.monotonic()
+    drained = db.background(pipeline.drain, account_id=account_id, connection=conn)
+    if drained.completed:
+        logger.info("account %s: arrival steps of %d in %.0f ms", account_id, drained.completed,
+                    (time.monotonic() - started) * 1000)
 
 
 def _only_new_mail(activity: list) -> bool | None:
@@ -198,33 +213,39 @@ def _only_new_mail(activity: list) -> bool | None:
     return (b"EXISTS" in kinds) or None
 
 
-def _new_mail_pass(account_id: int, conn, inbox: str, select, stop: threading.Event,
-                   db: Callable, noticed: float) -> tuple[int, int] | None:
-    """The cheap pass for EXISTS: fetch what lies at or above the UIDNEXT this thread saw (on
-    its own connection, holding no database slot), store it in one slot call, then run the
-    arrival steps as background work, which yields to the other accounts' stores, so a burst of
-    new mail is visible first and followed up second. Returns the Inbox's stored (uidnext,
-    messages), or None when the full pass had to run instead. `noticed`: when IDLE reported it
-    (time.monotonic), for the log line that says where the time went."""
-    fetched = [meta for meta in conn.fetch_meta(f"{select.uidnext}:*") if meta.uid >= select.uidnext]
+def _new_mail_pass(account_id: int, conn, inbox: str, *, uidvalidity: int, from_uid: int, stop: threading.Event,
+                   db: Callable, noticed: float, expect: tuple[int, int] | None = None) -> tuple[int, int] | None:
+    """The cheap pass for new mail: fetch what lies at or above `from_uid`, the Inbox's stored
+    UIDNEXT (on this thread's connection, holding no database slot), store it in one slot call,
+    then run the arrival steps as background work, which yields to the other accounts' stores,
+    so a burst of new mail is visible first and followed up second.
+
+    `expect`: the (messages before, messages now) a SELECT showed when this catches up on mail
+    that came while the thread was busy; unless exactly the fetched messages explain the
+    difference (something was also expunged), the full pass runs instead. Returns the Inbox's
+    stored (uidnext, messages), or None when the full pass had to run. `noticed`: when the new
+    mail was seen (time.monotonic), for the log line that says where the time went."""
+    fetched = [meta for meta in conn.fetch_meta(f"{from_uid}:*") if meta.uid >= from_uid]
     fetched_at = time.monotonic()
-    for _attempt in range(50):
-        try:
-            result = db(new_mail_store, account_id, inbox, uidvalidity=select.uidvalidity,
-                        uidnext=select.uidnext, fetched=fetched)
-            break
-        except SyncBusy:  # a periodic pass: it may have stored these too (stored UIDs are skipped)
-            if stop.wait(0.2):
-                return None
-    else:
-        return None
+    result = None
+    if expect is None or expect[0] + len(fetched) == expect[1]:
+        for _attempt in range(50):
+            try:
+                result = db(new_mail_store, account_id, inbox, uidvalidity=uidvalidity, uidnext=from_uid,
+                            fetched=fetched)
+                break
+            except SyncBusy:  # a periodic pass: it may have stored these too (stored UIDs are skipped)
+                if stop.wait(0.2):
+                    return None
+        else:
+            return None
     if result is None:  # the stored Inbox moved on (or needs a full pass): take the full pass
         _sync_inbox(account_id, conn, inbox, stop, db)
         return None
-    logger.info("account %s: %d new stored %.0f ms after IDLE reported it (fetch %.0f ms)", account_id,
+    logger.info("account %s: %d new stored %.0f ms after they were seen (fetch %.0f ms)", account_id,
                 result.stored, (time.monotonic() - noticed) * 1000, (fetched_at - noticed) * 1000)
     if result.arrival_ids:
-        db.background(pipeline.drain, account_id=account_id, connection=conn)
+        _drain(account_id, conn, db)
     return result.uidnext, result.server_messages
 
 
@@ -250,13 +271,20 @@ def listen(account_id: int, stop: threading.Event, db: Callable = _inline) -> No
                         stored = db(_stored_state, account_id, inbox)
                     select = conn.select(inbox, readonly=True)
                     if stored != (select.uidnext, select.exists):
-                        stored = None
                         if not caught_up:
                             # Mail that came while the last pass ran raises no IDLE event: catch
-                            # up first (once per cycle, so a folder that cannot sync never spins).
-                            _sync_inbox(account_id, conn, inbox, stop, db)
+                            # up first (once per cycle, so a folder that cannot sync never spins),
+                            # with the cheap pass when the Inbox only grew.
+                            if stored is not None and select.uidnext > stored[0] and select.exists > stored[1]:
+                                stored = _new_mail_pass(account_id, conn, inbox, uidvalidity=select.uidvalidity,
+                                                        from_uid=stored[0], stop=stop, db=db,
+                                                        noticed=time.monotonic(), expect=(stored[1], select.exists))
+                            else:
+                                _sync_inbox(account_id, conn, inbox, stop, db)
+                                stored = None
                             caught_up = True
                             continue
+                        stored = None
                     caught_up = False
                     conn.idle_start()
                     started = time.monotonic()
@@ -271,7 +299,8 @@ def listen(account_id: int, stop: threading.Event, db: Callable = _inline) -> No
                     if new_mail_only is None:
                         continue  # a keepalive: nothing changed
                     if new_mail_only and stored is not None and select.uidnext:
-                        stored = _new_mail_pass(account_id, conn, inbox, select, stop, db, noticed)
+                        stored = _new_mail_pass(account_id, conn, inbox, uidvalidity=select.uidvalidity,
+                                                from_uid=select.uidnext, stop=stop, db=db, noticed=noticed)
                     else:
                         _sync_inbox(account_id, conn, inbox, stop, db)
                         stored = None

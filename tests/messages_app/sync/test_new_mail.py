@@ -12,7 +12,7 @@ from django.utils import timezone
 from messages_app.gateways.errors import client_ssl_context
 from messages_app.models import ArrivalMarker, Folder, Message
 from messages_app.services.connections import imap_connect
-from messages_app.services.idle_listener import _only_new_mail, listen
+from messages_app.services.idle_listener import _new_mail_pass, _only_new_mail, listen
 from messages_app.services.sync import account_sync, open_connection
 from messages_app.sync.new_mail import new_mail_store
 from tests.conftest import account_on
@@ -66,6 +66,57 @@ def test_the_new_mail_pass_declines_before_the_first_sync_or_after_a_uidvalidity
                           fetched=[]) is None
     assert new_mail_store(account.pk, inbox.name, uidvalidity=inbox.uidvalidity, uidnext=inbox.uidnext,
                           fetched=[]) is not None
+
+
+class InTheTestsTransaction:
+    """The listener's database work run in place, on the test's connection (which the
+    listener's own inline runner would close)."""
+
+    def __call__(self, fn, *args, **kwargs):
+        return fn(*args, **kwargs)
+
+    background = __call__
+
+
+def test_catching_up_takes_the_cheap_pass_only_when_the_inbox_just_grew(owner, mail_user, mark_step):
+    """Mail that came while the listener was busy raises no IDLE event: its SELECT shows it. When
+    the new messages explain the whole difference, the cheap pass stores them; when something was
+    also expunged, the full pass runs and removes it too."""
+    deliver(mail_user, ["storia-1", "storia-2"])
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    stale = timezone.now() - timedelta(minutes=5)
+    Folder.objects.filter(account=account, role="inbox").update(last_synced=stale)
+
+    def catch_up(conn):
+        inbox = Folder.objects.get(account=account, role="inbox")
+        select = conn.select("INBOX", readonly=True)
+        return _new_mail_pass(account.pk, conn, "INBOX", uidvalidity=select.uidvalidity, from_uid=inbox.uidnext,
+                              stop=threading.Event(), db=InTheTestsTransaction(), noticed=time.monotonic(),
+                              expect=(inbox.server_messages, select.exists)), select
+
+    deliver(mail_user, ["arrivato-1", "arrivato-2"])
+    with open_connection(account) as conn:
+        stored, select = catch_up(conn)
+    assert stored == (select.uidnext, select.exists)
+    arrived = Message.objects.filter(account=account, message_id__startswith="<arrivato")
+    assert arrived.count() == 2
+    # Their arrival steps ran once each, and their markers are gone.
+    assert sorted(pk for batch in mark_step for pk in batch) == sorted(arrived.values_list("pk", flat=True))
+    assert not ArrivalMarker.objects.exists()
+    assert Folder.objects.get(account=account, role="inbox").last_synced == stale  # no full pass
+
+    first = Message.objects.get(account=account, message_id="<storia-1@test>")
+    mail_user.dovecot.expunge(mail_user.login, "INBOX", first.uid)
+    deliver(mail_user, ["arrivato-3"])
+    with open_connection(account) as conn:
+        stored, _select = catch_up(conn)
+    assert stored is None  # the full pass ran: one expunged and one new do not add up
+    assert Folder.objects.get(account=account, role="inbox").last_synced != stale
+    # The Inbox as the server has it (the expunged row is detached, for the next full pass to settle).
+    assert set(Message.objects.filter(folder__account=account, folder__role="inbox")
+               .values_list("message_id", flat=True)) == {
+        "<storia-2@test>", "<arrivato-1@test>", "<arrivato-2@test>", "<arrivato-3@test>"}
 
 
 def test_idle_responses_are_told_apart():
