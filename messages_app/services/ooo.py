@@ -175,7 +175,7 @@ def ooo_arrival_step(message_ids: list[int]) -> None:
     messages = Message.objects.filter(pk__in=message_ids, folder__isnull=False,
                                       account__out_of_office__is_active=True).exclude(
         folder__role__in=[FolderRole.SPAM, FolderRole.TRASH, FolderRole.SENT, FolderRole.DRAFTS]).select_related(
-        "account__owner", "account__out_of_office")
+        "account__owner", "account__out_of_office").order_by("pk")  # of two from one sender, the first is answered
     on_server = set(RuleServerState.objects.filter(vacation_on_server=True).values_list("account_id", flat=True))
     for message in messages:
         if message.account_id in on_server:
