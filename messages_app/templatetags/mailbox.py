@@ -124,6 +124,15 @@ def iso_local(value: str) -> str:
 
 
 @register.filter
+def link_reason(link) -> str:
+    """"Reason: address" in the reader's language: one filter call, where a blocktranslate costs
+    several template steps a row (the timeline shows 50)."""
+    from django.utils.translation import gettext
+
+    return gettext("Reason: %(reason)s") % {"reason": link.get_reason_display()}
+
+
+@register.filter
 def link_detail(detail: str) -> str:
     """A CRM link's detail ("from: mario@cliente.it", "filter: Clienti") with the header, or the
     filter that made it, named in the reader's language."""
