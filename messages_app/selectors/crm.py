@@ -135,7 +135,7 @@ def _attach_folders(messages: list[Message]) -> None:
     """Each message's folder, read once per folder (a page of 50 sits in one to a few)."""
     folders = Folder.objects.in_bulk({message.folder_id for message in messages if message.folder_id})
     for message in messages:
-        if message.folder_id:
+        if message.folder_id in folders:  # a folder gone since the walk: left to the row's own read
             message.folder = folders[message.folder_id]
 
 
