@@ -356,6 +356,7 @@ def links_backfill(*, account_ids: Iterable[int] | None = None, owner_ids: Itera
         made += _links_done(links, keep_sources)
         done += sum(len(rows) for rows in pages)
         on_progress(done, total)
+    _refresh_link_statistics()
     for start in range(0, len(threaded), TRANSACTION_ROWS):
         group = threaded[start:start + TRANSACTION_ROWS]
         with transaction.atomic():
@@ -364,6 +365,15 @@ def links_backfill(*, account_ids: Iterable[int] | None = None, owner_ids: Itera
         made += _links_done(links, keep_sources)
         on_progress(done, total)
     return total, made
+
+
+def _refresh_link_statistics() -> None:
+    """PostgreSQL: the first pass may have written most of the links table just now (all of it on
+    a new installation, whose table has no statistics yet); the thread statement is planned
+    against the table as it is, not as it was."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(MessageLink._meta.db_table)}")
 
 
 def _links_done(links: list, keep_sources: bool) -> int:
