@@ -64,6 +64,21 @@ def companies_by_domain(owner_id: int, domains) -> dict[str, set[int]]:
     return found
 
 
+def address_book(owner_id: int) -> tuple[dict[str, list[tuple[str, int]]], dict[str, set[int]]]:
+    """Every address of the owner at once, as records_by_address and companies_by_domain would
+    answer for all of them (one query): for a pass over many messages, which then asks nothing
+    per batch."""
+    holders: dict[str, list[tuple[str, int]]] = {}
+    companies: dict[str, set[int]] = {}
+    for address, domain, contact, company, lead in (EmailAddress.objects.filter(owner_id=owner_id)
+                                                    .values_list("address", "domain", "contact_id", "company_id",
+                                                                 "lead_id")):
+        holders.setdefault(address, []).append(_kind_id(contact, company, lead))
+        if company and domain and not is_free_mail(domain):
+            companies.setdefault(domain, set()).add(company)
+    return holders, companies
+
+
 def _kind_id(contact, company, lead) -> tuple[str, int]:
     if contact:
         return RecordKind.CONTACT.value, contact

@@ -8,7 +8,7 @@ from django.utils.translation import pgettext_lazy
 
 from messages_app.enums import DeliverySource, DeliveryStatus
 from messages_app.mailbox.keyset import Cursor
-from messages_app.models import LinkState, Message, MessageLink, MessageShare, ShareComment
+from messages_app.models import Folder, LinkState, Message, MessageLink, MessageShare, ShareComment
 from messages_app.selectors.outbox import DeliveryLine, delivery_by_message_id
 from messages_app.selectors.pec import UNCONFIRMED_AFTER
 from messages_app.selectors.visibility import message_rule, own_message_rule
@@ -17,7 +17,7 @@ TIMELINE_PAGE = 50
 _TIMELINE_FIELDS = ("id", "message_id", "message_date", "contact_id", "company_id", "lead_id", "reason", "detail",
                     "confidence", "state", *(f"message__{name}" for name in (
                         "id", "folder_id", "account_id", "local_owner_id", "dedup_key", "message_id", "subject",
-                        "from_name", "from_addr", "date", "thread_id")), "message__folder")
+                        "from_name", "from_addr", "date", "thread_id")))
 
 
 def message_links(user, message: Message) -> list[MessageLink]:
@@ -82,39 +82,61 @@ def record_timeline(user, kind: str, record, *, cursor: Cursor | None = None,
     """One page of the linked messages of the record that the user may see, newest first, grouped
     by conversation (on the page, a conversation sits where its newest message is); a message seen
     in several folders (Gmail labels) shows once. Keyset on the message's (date, id), both on the
-    link row (MessageLink.message_date), so the ids come from walking the record's timeline index
-    newest first, each checked against the visibility rule by primary key, stopping after
-    2 x `limit` (however many links the record has); then the page's rows are loaded by key. The
-    next page continues at any depth without gaps or repeats."""
+    link row (MessageLink.message_date), so the page is chosen by walking the record's timeline
+    index newest first, each row checked against the visibility rule by primary key, stopping
+    after 2 x `limit` (however many links the record has); that walk returns the few columns that
+    choose the page (the copies of one message, the cursor), and only the links shown are then
+    loaded, with their folders apart (a page's mail sits in a handful of folders). The next page
+    continues at any depth without gaps or repeats."""
     links = (MessageLink.objects.filter(**{kind: record}, state=LinkState.LINKED)
              .filter(message_rule(user, "message__")))
     if cursor is not None:
         links = links.filter(Q(message_date__lt=cursor.date) | Q(message_date=cursor.date, message_id__lt=cursor.id),
                              message_date__lte=cursor.date)
-    ids = list(links.order_by("-message_date", "-message_id").values_list("id", flat=True)[:limit * 2])
-    by_id = {link.pk: link for link in MessageLink.objects.filter(pk__in=ids)
-             .select_related("message", "message__folder").only(*_TIMELINE_FIELDS)}
-    fetched = [by_id[pk] for pk in ids if pk in by_id]
+    walked = list(links.order_by("-message_date", "-message_id")
+                  .values_list("id", "message_id", "message_date", "message__dedup_key")[:limit * 2])
+    shown, last, cut = _page_of(walked, limit)
+    more = cut or len(walked) == limit * 2
+    by_id = {link.pk: link for link in MessageLink.objects.filter(pk__in=[row[0] for row in shown])
+             .select_related("message").only(*_TIMELINE_FIELDS)}
+    fetched = [by_id[row[0]] for row in shown if row[0] in by_id]
+    _attach_folders([link.message for link in fetched])
     groups: dict[object, TimelineThread] = {}
-    seen: set[str] = set()
-    last = None
-    more = len(fetched) == limit * 2
     for link in fetched:
         message = link.message
-        if message.dedup_key in seen:
-            last = link  # the copy of a message already on the page (another label)
-            continue
-        if len(seen) == limit:
-            more = True
-            break
-        seen.add(message.dedup_key)
-        last = link
         key = message.thread_id or f"m{message.pk}"
         if key not in groups:
             groups[key] = TimelineThread(message.thread_id, message.subject)
         groups[key].links.append(link)
-    _attach_delivery(user, [link for group in groups.values() for link in group.links])
-    return TimelinePage(list(groups.values()), Cursor(last.message_date, last.message_id) if more else None)
+    _attach_delivery(user, fetched)
+    return TimelinePage(list(groups.values()), Cursor(last[2], last[1]) if more and last else None)
+
+
+def _page_of(walked: list[tuple], limit: int) -> tuple[list[tuple], tuple | None, bool]:
+    """The walked rows (link id, message id, date, dedup key) to show: the first `limit` messages,
+    each once; the last row the page covers (the cursor), copies of a shown message included; and
+    whether a further message was walked past."""
+    shown: list[tuple] = []
+    seen: set[str] = set()
+    last = None
+    for row in walked:
+        if row[3] in seen:
+            last = row  # the copy of a message already on the page (another label)
+            continue
+        if len(seen) == limit:
+            return shown, last, True
+        seen.add(row[3])
+        shown.append(row)
+        last = row
+    return shown, last, False
+
+
+def _attach_folders(messages: list[Message]) -> None:
+    """Each message's folder, read once per folder (a page of 50 sits in one to a few)."""
+    folders = Folder.objects.in_bulk({message.folder_id for message in messages if message.folder_id})
+    for message in messages:
+        if message.folder_id in folders:  # a folder gone since the walk: left to the row's own read
+            message.folder = folders[message.folder_id]
 
 
 def _attach_delivery(user, links: list[MessageLink]) -> None:

@@ -17,6 +17,7 @@ records with body and attachments when the server drops it (sync/identity.py loc
 """
 
 import contextlib
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,13 +31,14 @@ from django.utils import timezone
 
 from crm.addresses import domain_of, normalise
 from crm.models import RecordKind
-from crm.selectors import companies_by_domain, record_or_404, records_by_address
+from crm.selectors import address_book, companies_by_domain, record_or_404, records_by_address
 from crm.signals import record_addresses_added
 from messages_app.enums import FolderRole
 from messages_app.exceptions import MailError
 from messages_app.models import LinkReason, LinkState, MailAccount, Message, MessageLink
 from messages_app.selectors import own_messages
 from messages_app.selectors.visibility import own_message_rule
+from messages_app.services.crm_thread_links import thread_links_store
 from messages_app.sync import identity
 
 SURE = 100
@@ -155,21 +157,54 @@ def _own_addresses(owner_ids: Iterable[int]) -> set[str]:
             .values_list("email", flat=True)}
 
 
-def _match_rows(rows: list[dict]) -> list[NewLink]:
-    """Address and domain matches of these message rows (one query each per owner)."""
+class _AddressBooks:
+    """Each owner's whole address book and own addresses, read once and held for a long pass (the
+    backfill): a batch of messages then costs no query to match. Answers like records_by_address
+    and companies_by_domain (one address book is 10k rows: small beside the pass)."""
+
+    def __init__(self) -> None:
+        self._books: dict[int, tuple[dict, dict]] = {}
+        self._own: dict[int, set[str]] = {}
+
+    def own_addresses(self, owner_ids: Iterable[int]) -> set[str]:
+        missing = set(owner_ids) - set(self._own)
+        for owner_id in missing:
+            self._own[owner_id] = _own_addresses([owner_id])
+        return set().union(*(self._own[owner_id] for owner_id in set(owner_ids)))
+
+    def lookup(self, owner_id: int, _addresses) -> tuple[dict, dict]:
+        if owner_id not in self._books:
+            self._books[owner_id] = address_book(owner_id)
+        return self._books[owner_id]
+
+
+class _Queries:
+    """The addresses of this batch only, asked for (a few new messages: no whole book read)."""
+
+    @staticmethod
+    def own_addresses(owner_ids: Iterable[int]) -> set[str]:
+        return _own_addresses(owner_ids)
+
+    @staticmethod
+    def lookup(owner_id: int, addresses) -> tuple[dict, dict]:
+        return records_by_address(owner_id, addresses), companies_by_domain(owner_id, {domain_of(a) for a in addresses})
+
+
+def _match_rows(rows: list[dict], books: _AddressBooks | _Queries = _Queries) -> list[NewLink]:
+    """Address and domain matches of these message rows (one query each per owner, or none when
+    `books` holds the owners' address books)."""
     by_owner: dict[int, list[dict]] = defaultdict(list)
     for row in rows:
         if not row["address_defects"]:
             by_owner[_owner(row)].append(row)
-    own = _own_addresses(by_owner)
+    own = books.own_addresses(by_owner)
     links: list[NewLink] = []
     for owner_id, owner_rows in by_owner.items():
         parties = {row["id"]: [(h, a) for h, a in _parties(row) if a not in own] for row in owner_rows}
         addresses = {a for found in parties.values() for _h, a in found}
         if not addresses:
             continue
-        holders = records_by_address(owner_id, addresses)
-        companies = companies_by_domain(owner_id, {domain_of(a) for a in addresses})
+        holders, companies = books.lookup(owner_id, addresses)
         for row in owner_rows:
             made: set[tuple[str, int]] = set()
             for header, address in parties[row["id"]]:
@@ -194,14 +229,16 @@ def _match_rows(rows: list[dict]) -> list[NewLink]:
 
 def _thread_links(rows: list[dict]) -> list[NewLink]:
     """Links the conversations of these rows already have, for the rows that lack them (a link
-    the row already has in any state, dismissed included, is not made again)."""
+    the row already has in any state, dismissed included, is not made again); a record linked
+    several times in the conversation takes the oldest link's owner and confidence. The rule
+    crm_thread_links applies inside PostgreSQL; this one runs elsewhere (SQLite)."""
     threads = {row["thread_id"] for row in rows if row["thread_id"] and not row["address_defects"]}
     if not threads:
         return []
     parents: dict[int, dict[tuple[str, int], tuple[int, int]]] = defaultdict(dict)
     have: set[tuple[int, str, int]] = set()
     for message_id, thread_id, owner_id, contact, company, lead, confidence, state in (
-            MessageLink.objects.filter(message__thread_id__in=threads)
+            MessageLink.objects.filter(message__thread_id__in=threads).order_by("id")
             .values_list("message_id", "message__thread_id", "owner_id", "contact_id", "company_id", "lead_id",
                          "confidence", "state")):
         key = _key(contact, company, lead)
@@ -231,7 +268,8 @@ def _placed(messages):
     return messages.filter(Q(folder__isnull=False) | Q(account__isnull=True))
 
 
-def _linked_ids(links: list[NewLink]) -> set[int]:
+def _linked_ids(links: list) -> set[int]:
+    """Messages now linked, of the links made (NewLink, or crm_thread_links.Made)."""
     return {link.message_id for link in links if link.state == _LINKED}
 
 
@@ -242,12 +280,12 @@ def links_match(*, message_ids: list[int], keep_sources: bool = True) -> int:
     Returns how many links were made."""
     chunks = [list(_placed(Message.objects.filter(pk__in=message_ids[start:start + CHUNK])).values(*_FIELDS))
               for start in range(0, len(message_ids), CHUNK)]
-    made: list[NewLink] = []
+    made: list = []
     with transaction.atomic():
         for rows in chunks:
             made += _store(_match_rows(rows))
         for rows in chunks:
-            made += _store(_thread_links(rows))
+            made += _store_thread_links(thread_candidates(rows), rows)
     if keep_sources and _linked_ids(made):
         _keep_sources(sorted(_linked_ids(made)))
     return len(made)
@@ -256,6 +294,21 @@ def links_match(*, message_ids: list[int], keep_sources: bool = True) -> int:
 def _store(links: list[NewLink]) -> list[NewLink]:
     _insert(links)
     return links
+
+
+def thread_candidates(rows: list[dict]) -> list[int]:
+    """The rows that may inherit their conversation's links: in one, with clean address headers."""
+    return [row["id"] for row in rows if row["thread_id"] and not row["address_defects"]]
+
+
+def _store_thread_links(message_ids: list[int], rows: list[dict] | None = None) -> list:
+    """The thread links of these candidates, stored: inside PostgreSQL in one statement, else in
+    Python over their rows (read here when the caller has not)."""
+    if connection.vendor == "postgresql":
+        return thread_links_store(message_ids)
+    if rows is None:
+        rows = list(Message.objects.filter(pk__in=message_ids).values(*_THREAD_FIELDS))
+    return _store(_thread_links(rows))
 
 
 def _keep_sources(message_ids: list[int]) -> None:
@@ -282,7 +335,9 @@ def links_backfill(*, account_ids: Iterable[int] | None = None, owner_ids: Itera
                    keep_sources: bool = True, on_progress=lambda done, total: None) -> tuple[int, int]:
     """The one-off pass over mail already stored: every message matched by address and domain,
     then every message in a conversation given its conversation's links (two passes, so the
-    order the rows were stored in does not matter). Returns (messages seen, links made)."""
+    order the rows were stored in does not matter). The owners' address books are read once and
+    held; the second pass takes its messages from the first (their ids), not from the table again.
+    Returns (messages seen, links made)."""
     messages = _placed(Message.objects.all())
     if account_ids is not None:
         messages = messages.filter(account_id__in=list(account_ids))
@@ -290,18 +345,41 @@ def links_backfill(*, account_ids: Iterable[int] | None = None, owner_ids: Itera
         owners = list(owner_ids)
         messages = messages.filter(Q(account__owner_id__in=owners) | Q(local_owner_id__in=owners))
     total = messages.count()
+    books = _AddressBooks()
+    threaded = array("q")  # the thread phase's candidates, kept from the first pass (8 bytes each)
     made = done = 0
-    for phase, query, fields in ((_match_rows, messages, _FIELDS),
-                                 (_thread_links, messages.filter(thread__isnull=False), _THREAD_FIELDS)):
-        for pages in _batches(_pages(query, fields)):
-            with transaction.atomic():
-                links = [link for rows in pages for link in _store(phase(rows))]
-            made += len(links)
-            if keep_sources and _linked_ids(links):
-                _keep_sources(sorted(_linked_ids(links)))
-            done += sum(len(rows) for rows in pages) if phase is _match_rows else 0
-            on_progress(done, total)
+    for pages in _batches(_pages(messages, _FIELDS)):
+        with transaction.atomic():
+            links = [link for rows in pages for link in _store(_match_rows(rows, books))]
+        for rows in pages:
+            threaded.extend(thread_candidates(rows))
+        made += _links_done(links, keep_sources)
+        done += sum(len(rows) for rows in pages)
+        on_progress(done, total)
+    _refresh_link_statistics()
+    for start in range(0, len(threaded), TRANSACTION_ROWS):
+        group = threaded[start:start + TRANSACTION_ROWS]
+        with transaction.atomic():
+            links = [link for first in range(0, len(group), CHUNK)
+                     for link in _store_thread_links(group[first:first + CHUNK].tolist())]
+        made += _links_done(links, keep_sources)
+        on_progress(done, total)
     return total, made
+
+
+def _refresh_link_statistics() -> None:
+    """PostgreSQL: the first pass may have written most of the links table just now (all of it on
+    a new installation, whose table has no statistics yet); the thread statement is planned
+    against the table as it is, not as it was."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(MessageLink._meta.db_table)}")
+
+
+def _links_done(links: list, keep_sources: bool) -> int:
+    if keep_sources and _linked_ids(links):
+        _keep_sources(sorted(_linked_ids(links)))
+    return len(links)
 
 
 TRANSACTION_ROWS = 10_000

@@ -4,6 +4,7 @@ from django import template
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.dates import MONTHS, WEEKDAYS
 from django.utils.formats import date_format, time_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -40,7 +41,10 @@ def mail_datetime(value):
         return ""
     local = timezone.localtime(value)
     if (get_language() or "").startswith("it"):
-        return _lower_names(date_format(local, "l j F Y, H:i"))
+        # date_format(local, "l j F Y, H:i") written out: date_format reads its format string
+        # afresh on every call, and a timeline page formats 50 dates.
+        return (f"{WEEKDAYS[local.weekday()]} {local.day} {MONTHS[local.month]} {local.year:04d}, "
+                f"{local.hour:02d}:{local.minute:02d}").lower()
     return date_format(local, "DATETIME_FORMAT")
 
 
@@ -121,6 +125,15 @@ def iso_local(value: str) -> str:
     """An ISO timestamp (as the status rows carry it) in the local zone and the user's language."""
     parsed = parse_datetime(value or "")
     return mail_datetime(parsed) if parsed else ""
+
+
+@register.filter
+def link_reason(link) -> str:
+    """"Reason: address" in the reader's language: one filter call, where a blocktranslate costs
+    several template steps a row (the timeline shows 50)."""
+    from django.utils.translation import gettext
+
+    return gettext("Reason: %(reason)s") % {"reason": link.get_reason_display()}
 
 
 @register.filter

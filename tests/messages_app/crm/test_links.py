@@ -80,6 +80,29 @@ def test_a_reply_inherits_the_links_of_its_thread(owner, box):
     assert links_of(reply) == {("contact", "Mario Rossi", LinkReason.THREAD)}
 
 
+def test_a_reply_inherits_only_linked_records_and_never_one_it_dismissed(owner, box):
+    """The thread rule as the backfill's set-based statement applies it (PostgreSQL) and as the
+    Python pass does (SQLite): a pending match of the conversation is not inherited, a record the
+    user dismissed on the reply is not linked again, and the inherited link keeps its parent's
+    confidence and is made once however often the pass runs."""
+    mario = contact_create(owner=owner, first_name="Mario", last_name="Rossi", emails=["mario@cliente.test"])
+    anna = contact_create(owner=owner, first_name="Anna", last_name="Verdi", emails=["anna@edilnord.test"])
+    company(owner, "Condiviso Srl", "a@edilnord.test")
+    company(owner, "Condiviso Spa", "b@edilnord.test")  # two at the domain: a pending match, each
+    reply = box.message("Re: Ordine 12")
+    MessageLink.objects.create(message=reply, message_date=reply.date, owner=owner, contact=anna,
+                               reason=LinkReason.MANUAL, confidence=100, state=LinkState.DISMISSED)
+    links_backfill(owner_ids=[owner.pk])
+    links_backfill(owner_ids=[owner.pk])
+    assert links_of(box.message("Ordine 12")) == {("contact", "Mario Rossi", LinkReason.ADDRESS),
+                                                  ("contact", "Anna Verdi", LinkReason.ADDRESS)}
+    assert links_of(reply) == {("contact", "Mario Rossi", LinkReason.THREAD)}
+    inherited = MessageLink.objects.get(message=reply, contact=mario)
+    assert (inherited.confidence, inherited.detail, inherited.message_date) == (100, "", reply.date)
+    assert not MessageLink.objects.filter(message=reply, state=LinkState.PENDING).exists()
+    assert MessageLink.objects.get(message=reply, contact=anna).state == LinkState.DISMISSED
+
+
 def test_below_the_threshold_a_match_waits_in_the_queue_for_confirm_or_dismiss(owner, box, owner_client):
     # Two companies at one domain: neither is sure, both wait in "Da collegare".
     first = company(owner, "Condiviso Srl", "a@condiviso.test")
