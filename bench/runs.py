@@ -260,11 +260,16 @@ class ListenerLog(logging.Handler):
         self.seen: dict[str, list[float]] = {name: [] for name in self.PATTERNS}
         self._logger = logging.getLogger("messages_app.services.idle_listener")
 
+    STEP = re.compile(r"(\w+) (\d+) ms")
+
     def emit(self, record: logging.LogRecord) -> None:
         text = record.getMessage()
         for name, pattern in self.PATTERNS.items():
             if match := pattern.search(text):
                 self.seen[name].append(int(match.group(1)) / 1000)
+                if name == "arrival_steps" and "(" in text:  # the slowest steps of the drain, by name
+                    for step, ms in self.STEP.findall(text.rsplit("(", 1)[1]):
+                        self.seen.setdefault(f"step_{step}", []).append(int(ms) / 1000)
 
     def start(self) -> None:
         self._saved = (self._logger.level, self._logger.propagate)

@@ -15,6 +15,7 @@ Invariants:
 import logging
 import os
 import socket
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -41,6 +42,7 @@ class DrainResult:
     retrying: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    step_seconds: dict[str, float] = field(default_factory=dict)  # time spent in each step
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -114,6 +116,7 @@ def _process(markers: list[ArrivalMarker], result: DrainResult) -> None:
         todo = [marker for marker in active if step.name not in marker.steps_done]
         if not todo:
             continue
+        started = time.monotonic()
         try:
             _run_step(step, todo)
         except Exception as batch_exc:  # every failure is recorded and shown, never dropped
@@ -127,6 +130,8 @@ def _process(markers: list[ArrivalMarker], result: DrainResult) -> None:
                 except Exception as exc:
                     _fail(marker, step, exc, result)
                     active.remove(marker)
+        finally:
+            result.step_seconds[step.name] = result.step_seconds.get(step.name, 0) + time.monotonic() - started
     names = {step.name for step in registered()}
     finished = [marker.pk for marker in active if names <= set(marker.steps_done)]
     ArrivalMarker.objects.filter(pk__in=finished).delete()

@@ -194,8 +194,10 @@ def _drain(account_id: int, conn, db: Callable) -> None:
     started = time.monotonic()
     drained = db.background(pipeline.drain, account_id=account_id, connection=conn)
     if drained.completed:
-        logger.info("account %s: arrival steps of %d in %.0f ms", account_id, drained.completed,
-                    (time.monotonic() - started) * 1000)
+        slowest = sorted(drained.step_seconds.items(), key=lambda item: -item[1])[:3]
+        logger.info("account %s: arrival steps of %d in %.0f ms (%s)", account_id, drained.completed,
+                    (time.monotonic() - started) * 1000,
+                    ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in slowest))
 
 
 def _only_new_mail(activity: list) -> bool | None:
