@@ -18,6 +18,7 @@ stay theirs); this module adds only the window, the word test and the merge.
 """
 
 import json
+import time
 
 from django.db import connection
 from django.db.models import BooleanField, QuerySet
@@ -39,21 +40,43 @@ _STREAM = """SELECT r.id, r.date, r.hit, r.nth = %s AS window_end FROM (
 ) AS r WHERE r.hit OR r.nth = %s LIMIT %s"""
 
 
+# The planner's answer changes only when ANALYZE runs: kept a minute per tsquery, so the pages
+# of one search (each "older messages" page asks again) and repeated searches skip the EXPLAIN.
+# A stale answer costs time, never results (see above).
+ESTIMATE_TTL_S = 60.0
+_ESTIMATE_CACHE_MAX = 256
+_estimates: dict[tuple[str, str], tuple[float, bool]] = {}
+# One EXPLAIN answers both numbers: the matches (first branch) and the table's rows (second
+# branch: reltuples scaled to the table's current size; before any ANALYZE, the planner's
+# default share for @@, 0.5%, which is below WALK_FROM_SHARE, so an unanalysed table never walks).
+_ESTIMATE_SQL = (f"EXPLAIN (FORMAT JSON) SELECT 1 FROM messages_app_message WHERE {MATCHES} "  # noqa: S608
+                 "UNION ALL SELECT 1 FROM messages_app_message")  # constant; the words are a bound parameter
+
+
 def worth_walking(query: str) -> bool:
     """Whether the planner expects the query's words in enough messages for a date walk."""
     terms = search_terms(query)
     if not terms or connection.vendor != "postgresql":
         return False
+    key = (connection.settings_dict["NAME"], tsquery_of(terms))
+    now = time.monotonic()
+    cached = _estimates.get(key)
+    if cached is not None and now - cached[0] < ESTIMATE_TTL_S:
+        return cached[1]
+    answer = _planner_share(key[1]) >= WALK_FROM_SHARE
+    if len(_estimates) >= _ESTIMATE_CACHE_MAX:
+        _estimates.clear()
+    _estimates[key] = (now, answer)
+    return answer
+
+
+def _planner_share(tsquery: str) -> float:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'messages_app_message'::regclass")
-        total = cursor.fetchone()[0]
-        if not total or total < 0:  # never analysed: no statistics to decide on
-            return False
-        cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM messages_app_message WHERE {MATCHES}",  # noqa: S608
-                       [tsquery_of(terms)])  # a constant; the words are a bound parameter
+        cursor.execute(_ESTIMATE_SQL, [tsquery])
         plan = cursor.fetchone()[0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
-    return plan[0]["Plan"]["Plan Rows"] / total >= WALK_FROM_SHARE
+    matches, total = (branch["Plan Rows"] for branch in plan[0]["Plan"]["Plans"])
+    return matches / total if total > 0 else 0.0
 
 
 def walked_top_ids(folder_ids, in_folder: QuerySet, others: list[QuerySet], query: str,

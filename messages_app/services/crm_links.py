@@ -25,7 +25,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -503,10 +503,11 @@ def link_dates_follow(*, message_ids: list[int]) -> int:
     return changed
 
 
-def linked_message_ids(message_ids: list[int]) -> set[int]:
-    """The referrer of sync/identity.py: messages a CRM record still holds are kept as local mail."""
-    return set(MessageLink.objects.filter(message_id__in=message_ids, state=LinkState.LINKED)
-               .values_list("message_id", flat=True))
+def linked_message_ids(message_ids: list[int]) -> QuerySet:
+    """The referrer of sync/identity.py: messages a CRM record still holds are kept as local mail.
+    A queryset, which identity.referenced asks together with the other referrers'."""
+    return MessageLink.objects.filter(message_id__in=message_ids, state=LinkState.LINKED).values_list("message_id",
+                                                                                                     flat=True)
 
 
 identity.register_referrer(linked_message_ids)

@@ -9,6 +9,7 @@ import contextlib
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404
 
 from messages_app.models import Message, MessageShare, ShareComment, Thread
@@ -76,10 +77,11 @@ def colleagues_of(user):
     return get_user_model().objects.filter(is_active=True).exclude(pk=user.pk).order_by("username")
 
 
-def shared_message_ids(message_ids: list[int]) -> set[int]:
-    """The referrer of sync/identity.py: a message in a shared conversation is kept."""
+def shared_message_ids(message_ids: list[int]) -> QuerySet:
+    """The referrer of sync/identity.py: a message in a shared conversation is kept. A queryset,
+    which identity.referenced asks together with the other referrers'."""
     threads = MessageShare.objects.values("thread_id")
-    return set(Message.objects.filter(pk__in=message_ids, thread_id__in=threads).values_list("pk", flat=True))
+    return Message.objects.filter(pk__in=message_ids, thread_id__in=threads).values_list("pk", flat=True)
 
 
 identity.register_referrer(shared_message_ids)

@@ -103,7 +103,7 @@ def _rebuild(folder: Folder, select: SelectInfo) -> None:
 
 def _store_batch(conn: ImapConnection, folder: Folder, uids: list[int], result: FolderResult, **cursor) -> int:
     fetched = conn.fetch_meta(uid_set_string(uids))
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside a one-commit visit: no savepoint round trips
         outcome = store.store_new_messages(folder, fetched)
         _save_cursor(folder, **cursor)
     return result.add_batch(outcome)
@@ -123,7 +123,7 @@ def _sync_known(conn: ImapConnection, folder: Folder, select: SelectInfo, pass_s
         removed_uids = vanished if conn.qresync_enabled else set()
     else:  # every message's flags: one scan of the stored rows compares them and finds the gone
         flags, _vanished = conn.fetch_flags(known_range)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # as in _store_batch
         if condstore:
             changed = store.apply_flag_changes(folder, flags, skip_uids=pending, changed_before=pass_started)
         else:
