@@ -282,7 +282,7 @@ class ScaleSteps:
         took a full Inbox pass instead."""
         from bench.runs import summary_ms
 
-        pattern = re.compile(r"account (\d+): \d+ new stored (\d+) ms after IDLE reported it \(fetch (\d+) ms\)")
+        pattern = re.compile(r"account (\d+): \d+ new stored (\d+) ms after they were seen \(fetch (\d+) ms\)")
         wanted = set(account_ids)
         stored, fetch = {}, {}
         for log, offset in zip(logs, offsets, strict=True):
