@@ -39,6 +39,7 @@ from messages_app.sync.new_mail import new_mail_store
 
 logger = logging.getLogger(__name__)
 
+_NOT_CAUGHT_UP = object()  # no catch-up since the last IDLE
 IDLE_RENEW_SECONDS = 600  # RFC 2177: re-issue IDLE well before the server's 30-minute timeout
 WAIT_SLICE_SECONDS = 1.0
 
@@ -264,7 +265,7 @@ def listen(account_id: int, stop: threading.Event, db: Callable = _inline) -> No
             with conn:
                 _sync_inbox(account_id, conn, inbox, stop, db)  # catch up on what came while away
                 delay = 1.0
-                caught_up = False
+                before_catch_up = _NOT_CAUGHT_UP  # the stored state the last catch-up started from
                 stored = None  # the Inbox's (uidnext, messages) in the database, when known here
                 while not stop.is_set():
                     # The stored state first, then SELECT, then IDLE at once: mail that lands
@@ -273,10 +274,14 @@ def listen(account_id: int, stop: threading.Event, db: Callable = _inline) -> No
                         stored = db(_stored_state, account_id, inbox)
                     select = conn.select(inbox, readonly=True)
                     if stored != (select.uidnext, select.exists):
-                        if not caught_up:
-                            # Mail that came while the last pass ran raises no IDLE event: catch
-                            # up first (once per cycle, so a folder that cannot sync never spins),
-                            # with the cheap pass when the Inbox only grew.
+                        if stored != before_catch_up:
+                            # Mail that came while the last pass ran raises no IDLE event (this
+                            # session's SELECT has seen it): catch up first, with the cheap pass
+                            # when the Inbox only grew, and again as long as each catch-up moves
+                            # the stored Inbox on, so mail that lands during a catch-up's own
+                            # arrival steps is not left for the next event. A folder that cannot
+                            # sync leaves the stored state where it was: then IDLE, no spinning.
+                            before_catch_up = stored
                             if stored is not None and select.uidnext > stored[0] and select.exists > stored[1]:
                                 stored = _new_mail_pass(account_id, conn, inbox, uidvalidity=select.uidvalidity,
                                                         from_uid=stored[0], stop=stop, db=db,
@@ -284,10 +289,9 @@ def listen(account_id: int, stop: threading.Event, db: Callable = _inline) -> No
                             else:
                                 _sync_inbox(account_id, conn, inbox, stop, db)
                                 stored = None
-                            caught_up = True
                             continue
                         stored = None
-                    caught_up = False
+                    before_catch_up = _NOT_CAUGHT_UP
                     conn.idle_start()
                     started = time.monotonic()
                     activity = []

@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from messages_app.arrival import steps
+from messages_app.arrival.steps import Step
 from messages_app.gateways.errors import client_ssl_context
 from messages_app.models import ArrivalMarker, Folder, Message
 from messages_app.services.connections import imap_connect
@@ -155,6 +157,43 @@ def test_the_listener_takes_the_cheap_pass_on_new_mail_and_runs_its_arrival_step
     finally:
         stop.set()
         listener.join(timeout=10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mail_landing_during_a_catch_ups_arrival_steps_is_stored_without_another_event(owner, mail_user):
+    """The listener's SELECT sees mail that came while it was busy, so IDLE will not report it:
+    each catch-up that moved the stored Inbox on is followed by another look, not by IDLE."""
+    account = account_on(owner, mail_user)
+    account_sync(account.pk)
+    landed = []
+
+    def deliver_during_the_steps(message_ids: list[int]) -> None:
+        # The first message's steps see the second land, and the second's steps the third.
+        subjects = {"primo": "secondo", "secondo": "terzo"}
+        for subject in Message.objects.filter(pk__in=message_ids).values_list("subject", flat=True):
+            if subject in subjects and subjects[subject] not in landed:
+                landed.append(subjects[subject])
+                deliver(mail_user, [subjects[subject]])
+
+    steps.register(Step("deliver_during_the_steps", deliver_during_the_steps))
+    stop = threading.Event()
+    listener = threading.Thread(target=listen, args=(account.pk, stop), daemon=True)
+    listener.start()
+    try:
+        assert wait_for(lambda: ArrivalMarker.objects.count() == 0 and Folder.objects.filter(
+            account=account, role="inbox", last_synced__isnull=False).exists(), 10)
+        time.sleep(1.0)  # in IDLE
+        deliver(mail_user, ["primo"])
+        # No further mail arrives after the third: only the listener's own look can store it.
+        assert wait_for(lambda: Message.objects.filter(message_id="<terzo@test>").exists(), 10, step=0.05), \
+            "mail that landed during a catch-up waited for the next event"
+        assert landed == ["secondo", "terzo"]
+        assert Message.objects.filter(account=account, message_id__in=[
+            "<primo@test>", "<secondo@test>", "<terzo@test>"]).count() == 3
+    finally:
+        stop.set()
+        listener.join(timeout=10)
+        steps.unregister("deliver_during_the_steps")
 
 
 def test_every_connection_of_the_process_shares_one_tls_context(owner, mail_user, settings, tmp_path):
