@@ -172,22 +172,30 @@ def _connect(account_id: int, db: Callable):
     return (conn or open_connection(account)), inbox
 
 
-def _sync_inbox(account_id: int, conn, inbox: str, stop: threading.Event, db: Callable) -> None:
-    """Run the Inbox pass, then its arrival steps as background work; if a periodic pass holds
-    the lock, wait for it briefly and retry (waiting outside the database slots, so other
-    accounts' passes go on)."""
+_BUSY = object()  # what `_when_free` returns when the lock stayed busy or the listener stops
+
+
+def _when_free(stop: threading.Event, db: Callable, fn, *args, **kwargs):
+    """`db(fn, ...)`, retried while a periodic pass holds the account's lock (about 10 s at most,
+    waiting outside the database slots, so other accounts' passes go on); `_BUSY` if it never
+    got the lock or the listener is stopping."""
     for _attempt in range(50):
         try:
-            started = time.monotonic()
-            result = db(account_sync, account_id, folder_name=inbox, connection=conn, drain_arrivals=False)
-            logger.info("account %s: Inbox pass in %.0f ms, %s new", account_id, (time.monotonic() - started) * 1000,
-                        result.new)
-            break
+            return db(fn, *args, **kwargs)
         except SyncBusy:
             if stop.wait(0.2):
-                return
-    else:
+                break
+    return _BUSY
+
+
+def _sync_inbox(account_id: int, conn, inbox: str, stop: threading.Event, db: Callable) -> None:
+    """Run the Inbox pass, then its arrival steps as background work."""
+    started = time.monotonic()
+    result = _when_free(stop, db, account_sync, account_id, folder_name=inbox, connection=conn, drain_arrivals=False)
+    if result is _BUSY:
         return
+    logger.info("account %s: Inbox pass in %.0f ms, %s new", account_id, (time.monotonic() - started) * 1000,
+                result.new)
     _drain(account_id, conn, db)
 
 
@@ -232,15 +240,10 @@ def _new_mail_pass(account_id: int, conn, inbox: str, *, uidvalidity: int, from_
     fetched_at = time.monotonic()
     result = None
     if expect is None or expect[0] + len(fetched) == expect[1]:
-        for _attempt in range(50):
-            try:
-                result = db(new_mail_store, account_id, inbox, uidvalidity=uidvalidity, uidnext=from_uid,
-                            fetched=fetched)
-                break
-            except SyncBusy:  # a periodic pass: it may have stored these too (stored UIDs are skipped)
-                if stop.wait(0.2):
-                    return None
-        else:
+        # Behind a periodic pass, which may have stored these too (stored UIDs are skipped).
+        result = _when_free(stop, db, new_mail_store, account_id, inbox, uidvalidity=uidvalidity,
+                            uidnext=from_uid, fetched=fetched)
+        if result is _BUSY:
             return None
     if result is None:  # the stored Inbox moved on (or needs a full pass): take the full pass
         _sync_inbox(account_id, conn, inbox, stop, db)
