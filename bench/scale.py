@@ -181,6 +181,10 @@ class ScaleSteps:
                 figure["rss_per_idle_account_mb_including_baseline"] = round(sum(rss) / len(ids), 3)
                 figure["peak_pg_connections_startup"] = sampler.peak
 
+                # The earlier steps' bulk writes leave PostgreSQL's autovacuum at work for a while
+                # (the 1M set, the CRM backfill): wait for it, and for the CPU to idle, so the
+                # burst measures the listeners and not the bench's own aftermath.
+                figure["settled"] = self._wait_until_settled(deadline=time.monotonic() + 120)
                 # New mail at `scale_burst_accounts` accounts within one second.
                 burst = ids[:: max(len(ids) // plan.scale_burst_accounts, 1)][: plan.scale_burst_accounts]
                 offsets = [os.path.getsize(log.name) for log in logs]
@@ -273,6 +277,32 @@ class ScaleSteps:
                 break
             time.sleep(0.05)
         return round(time.perf_counter() - started, 1)
+
+    @staticmethod
+    def _wait_until_settled(deadline: float) -> dict:
+        """Wait until no autovacuum worker runs and the CPU was at least 80% idle over the last
+        second (or the deadline passed); what was seen, for the report."""
+        from django.db import connection
+
+        def cpu_times() -> tuple[int, int]:
+            with open("/proc/stat") as f:
+                fields = [int(v) for v in f.readline().split()[1:]]
+            return fields[3] + fields[4], sum(fields)  # idle + iowait, all
+
+        started = time.perf_counter()
+        idle_share, vacuums = 0.0, 0
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")
+                vacuums = cursor.fetchone()[0]
+            idle_before, total_before = cpu_times()
+            time.sleep(1.0)
+            idle_after, total_after = cpu_times()
+            idle_share = (idle_after - idle_before) / max(total_after - total_before, 1)
+            if (vacuums == 0 and idle_share >= 0.8) or time.monotonic() >= deadline:
+                break
+        return {"s": round(time.perf_counter() - started, 1), "cpu_idle": round(idle_share, 2),
+                "autovacuum_workers": vacuums}
 
     @staticmethod
     def _listener_side(logs, offsets: list[int], account_ids: list[int]) -> dict:
