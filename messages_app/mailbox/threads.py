@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef
 from django.http import Http404
 
-from messages_app.mailbox.keyset import PAGE_SIZE, Cursor, Page, page_of
+from messages_app.mailbox.keyset import PAGE_SIZE, Cursor, Page, after, page_from_rows
 from messages_app.mailbox.listing import LIST_DEFERRED
 from messages_app.mailbox.scopes import Scope
 from messages_app.models import Message, Thread
-from messages_app.selectors import visible_messages, visible_thread_or_404, visible_threads
+from messages_app.selectors import visible_messages, visible_thread_or_404, visible_thread_parts
 
 
 @dataclass
@@ -29,8 +29,14 @@ class ThreadRow:
 
 def threads_page(user, scope: Scope, *, cursor: Cursor | None = None, limit: int = PAGE_SIZE) -> Page:
     present = Message.objects.filter(thread=OuterRef("pk"), folder_id__in=scope.folder_ids, x_ricevuta="")
-    threads = visible_threads(user).filter(last_date__isnull=False).filter(Exists(present))
-    page = page_of(threads, cursor, limit=limit, date_field="last_date")
+    # The own and the shared conversations one page each, merged: one query with the rule's OR
+    # sorts every conversation of the user (200 ms at 100k) instead of walking the index.
+    candidates = []
+    for part in visible_thread_parts(user):
+        threads = after(part.filter(last_date__isnull=False).filter(Exists(present)), cursor, "last_date")
+        candidates += threads.order_by("-last_date", "-id")[:limit + 1]
+    candidates.sort(key=lambda thread: (thread.last_date, thread.id), reverse=True)
+    page = page_from_rows(candidates[:limit + 1], limit, "last_date")
     if not page.rows:
         return page
     members = (visible_messages(user).filter(thread_id__in=[t.id for t in page.rows],

@@ -19,6 +19,7 @@ from messages_app.selectors.messages import (
     visible_message_or_404,
     visible_messages,
     visible_thread_or_404,
+    visible_thread_parts,
     visible_threads,
 )
 from messages_app.selectors.status import folder_status_rows, mailbox_counts, special_folder_rows, unique_flagged
@@ -46,5 +47,6 @@ __all__ = [
     "visible_message_or_404",
     "visible_messages",
     "visible_thread_or_404",
+    "visible_thread_parts",
     "visible_threads",
 ]

@@ -4,7 +4,15 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from messages_app.models import Attachment, Message, Thread
-from messages_app.selectors.visibility import local_rule, message_rule, own_message_rule, shared_rule, thread_rule
+from messages_app.selectors.visibility import (
+    local_rule,
+    message_rule,
+    own_message_rule,
+    own_thread_rule,
+    shared_rule,
+    shared_thread_rule,
+    thread_rule,
+)
 
 
 def visible_messages(user) -> QuerySet:
@@ -53,6 +61,13 @@ def visible_attachment_or_404(user, pk, **filters) -> Attachment:
 
 def visible_threads(user) -> QuerySet:
     return Thread.objects.filter(thread_rule(user))
+
+
+def visible_thread_parts(user) -> tuple[QuerySet, QuerySet]:
+    """visible_threads as two disjoint querysets, the user's own conversations and those shared
+    with them, for lists in date order: each part then walks its own index with its own LIMIT,
+    where the rule's OR makes PostgreSQL read and sort every conversation of the user."""
+    return Thread.objects.filter(own_thread_rule(user)), Thread.objects.filter(shared_thread_rule(user))
 
 
 def visible_thread_or_404(user, pk) -> Thread:

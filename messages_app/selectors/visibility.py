@@ -67,4 +67,13 @@ def message_rule_on_columns(user, account_ids) -> Q:
 def thread_rule(user) -> Q:
     """Conversations are kept per user (the sync files an account's mail under its owner's
     threads); which of a conversation's messages show is still message_rule."""
-    return Q(owner=user) | Q(pk__in=shared_threads(user))
+    return own_thread_rule(user) | shared_thread_rule(user)
+
+
+def own_thread_rule(user) -> Q:
+    return Q(owner=user)
+
+
+def shared_thread_rule(user) -> Q:
+    """The conversations shared with the user that are not their own (thread_rule without them)."""
+    return Q(pk__in=shared_threads(user)) & ~Q(owner=user)

@@ -19,6 +19,7 @@ over lapsed ones and drops an account whose lease it lost.
 """
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -42,6 +43,9 @@ logger = logging.getLogger(__name__)
 _NOT_CAUGHT_UP = object()  # no catch-up since the last IDLE
 IDLE_RENEW_SECONDS = 600  # RFC 2177: re-issue IDLE well before the server's 30-minute timeout
 WAIT_SLICE_SECONDS = 1.0
+# A burst of new mail at many accounts is stored before its arrival steps start (DatabaseSlots).
+FOLLOW_UP_QUIET_SECONDS = 0.3
+FOLLOW_UP_MAX_DEFER_SECONDS = 2.0  # a listener waits for its own follow-ups: keep it short
 
 
 class InlineDatabase:
@@ -70,15 +74,24 @@ class DatabaseSlots:
     also wait on the server) take at most all slots but one, so a burst of new mail at a hundred
     accounts is stored first and followed up second, never queued behind the follow-ups. Jobs
     never submit jobs (no deadlock).
+
+    A slot is not the only thing the two share: on a small machine the follow-ups' CPU (parsing
+    bodies, matching addresses) slows the stores as much as a taken slot would. So a follow-up
+    also waits until no store has been asked for or has run for `quiet_s` (the rest of a burst
+    is then stored before any follow-up starts), but never longer than `max_defer_s` after it
+    was queued, so steady new mail cannot starve the follow-ups.
     """
 
-    def __init__(self, size: int | None = None):
+    def __init__(self, size: int | None = None, *, quiet_s: float = FOLLOW_UP_QUIET_SECONDS,
+                 max_defer_s: float = FOLLOW_UP_MAX_DEFER_SECONDS):
         self.size = size or max(settings.MAIL_IDLE_DB_CONNECTIONS - 2, 1)
         self._background_limit = max(self.size - 1, 1)
+        self._quiet_s, self._max_defer_s = quiet_s, max_defer_s
         self._cond = threading.Condition()
         self._urgent: deque = deque()
-        self._background: deque = deque()
+        self._background: deque = deque()  # (queued at, job)
         self._background_running = 0
+        self._last_urgent = -math.inf  # time.monotonic() when a store was last asked for or ended
         self._closed = False
         self._threads = [threading.Thread(target=self._work, name=f"idle-db-{index}", daemon=True)
                          for index in range(self.size)]
@@ -86,17 +99,21 @@ class DatabaseSlots:
             thread.start()
 
     def __call__(self, fn, *args, **kwargs):
-        return self._submit(self._urgent, fn, args, kwargs)
+        return self._submit(fn, args, kwargs, background=False)
 
     def background(self, fn, *args, **kwargs):
-        return self._submit(self._background, fn, args, kwargs)
+        return self._submit(fn, args, kwargs, background=True)
 
-    def _submit(self, queue: deque, fn, args, kwargs):
+    def _submit(self, fn, args, kwargs, *, background: bool):
         future = Future()
         with self._cond:
             if self._closed:
                 raise CancelledError
-            queue.append((future, fn, args, kwargs))
+            if background:
+                self._background.append((time.monotonic(), (future, fn, args, kwargs)))
+            else:
+                self._last_urgent = time.monotonic()
+                self._urgent.append((future, fn, args, kwargs))
             self._cond.notify()
         return future.result()
 
@@ -105,10 +122,15 @@ class DatabaseSlots:
             while not self._closed:
                 if self._urgent:
                     return self._urgent.popleft(), False
+                wait = None
                 if self._background and self._background_running < self._background_limit:
-                    self._background_running += 1
-                    return self._background.popleft(), True
-                self._cond.wait()
+                    now = time.monotonic()
+                    queued_at = self._background[0][0]
+                    wait = min(self._last_urgent + self._quiet_s, queued_at + self._max_defer_s) - now
+                    if wait <= 0:
+                        self._background_running += 1
+                        return self._background.popleft()[1], True
+                self._cond.wait(wait)
             return None
 
     def _work(self) -> None:
@@ -123,17 +145,19 @@ class DatabaseSlots:
                         except BaseException as exc:
                             future.set_exception(exc)
                 finally:
-                    if background:
-                        with self._cond:
+                    with self._cond:
+                        if background:
                             self._background_running -= 1
-                            self._cond.notify_all()
+                            self._cond.notify_all()  # a follow-up's slot is free
+                        else:
+                            self._last_urgent = time.monotonic()  # nothing became runnable: no wake-up
         finally:
             db_connection.close()
 
     def shutdown(self) -> None:
         with self._cond:
             self._closed = True
-            queued = [*self._urgent, *self._background]
+            queued = [*self._urgent, *(job for _queued_at, job in self._background)]
             self._urgent.clear()
             self._background.clear()
             self._cond.notify_all()

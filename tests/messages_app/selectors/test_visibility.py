@@ -27,6 +27,7 @@ from messages_app.selectors import (
     visible_message_or_404,
     visible_messages,
     visible_thread_or_404,
+    visible_thread_parts,
     visible_threads,
 )
 
@@ -149,6 +150,22 @@ def test_conversations_are_visible_to_the_user_they_belong_to(world):
     assert not visible_threads(world.staff).exists()
     with pytest.raises(Http404):
         visible_thread_or_404(world.owner, world.colleague_thread.pk)
+
+
+def test_the_two_parts_of_the_conversation_rule_are_the_rule_split_without_overlap(world):
+    """The threaded list reads visible_thread_parts, one page of each: their union must be the
+    rule, and no conversation may be in both (it would be listed twice)."""
+    from messages_app.models import MessageShare
+
+    MessageShare.objects.create(thread=world.colleague_thread, sharer=world.colleague, recipient=world.owner)
+    # A share of one's own conversation (the sharer's own row): in the own part only.
+    MessageShare.objects.create(thread=world.thread, sharer=world.owner, recipient=world.owner)
+    for user in (world.owner, world.colleague, world.staff):
+        own, shared = visible_thread_parts(user)
+        assert not set(own) & set(shared)
+        assert set(own) | set(shared) == set(visible_threads(user))
+    own, shared = visible_thread_parts(world.owner)
+    assert set(own) == {world.thread, world.detached_thread} and set(shared) == {world.colleague_thread}
 
 
 def test_a_conversation_shows_only_visible_messages(world):

@@ -110,6 +110,24 @@ def test_threaded_view_shows_one_row_per_conversation_with_its_count(owner_clien
     assert body.index("Offerta rinnovo") < body.index("Re: Offerta rinnovo")
 
 
+def test_threaded_pages_follow_the_cursor_without_gaps_or_repeats(owner_client, owner, mail_user):
+    box = make_mailbox(owner, mail_user, [
+        ("INBOX", mails.plain(f"Conversazione {i:03d}", minutes=i // 2), ()) for i in range(120)
+    ])
+    preferences_update(user=owner, threaded=True)
+    inbox = Folder.objects.get(account=box.account, role="inbox")
+    response = owner_client.get(reverse("messages_app:folder", args=[inbox.pk]), **HTMX_LIST)
+    seen: list[int] = []
+    while True:
+        seen += [row.latest.pk for row in response.context["page"].rows]
+        if not response.context["next_url"]:
+            break
+        response = owner_client.get(response.context["next_url"], HTTP_HX_REQUEST="true")
+    expected = list(Message.objects.filter(folder=inbox).order_by("-thread__last_date", "-thread_id")
+                    .values_list("pk", flat=True))
+    assert seen == expected and len(seen) == 120
+
+
 def test_unmerged_accounts_have_no_unified_folders(owner_client, owner, mailbox):
     preferences_update(user=owner, merge_accounts=False)
     page = owner_client.get(reverse("messages_app:index")).content.decode()
