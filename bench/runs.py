@@ -294,11 +294,12 @@ def idle_latency(account, server: ServerUser, samples: int, *, gap: float = 0.15
 
     from bench.mailgen import MailboxGenerator
     from messages_app.models import Message
-    from messages_app.services.idle_listener import listen
+    from messages_app.services.idle_listener import DatabaseSlots, listen
 
     stop = threading.Event()
     said = ListenerLog()
-    listener = threading.Thread(target=listen, args=(account.pk, stop), name="bench-idle", daemon=True)
+    slots = DatabaseSlots()  # as `mail_idle` runs it (listeners_serve): stores first, steps after
+    listener = threading.Thread(target=listen, args=(account.pk, stop, slots), name="bench-idle", daemon=True)
     said.start()
     listener.start()
     client = IMAPClient(server.host, server.port, ssl=False, timeout=60)
@@ -329,6 +330,7 @@ def idle_latency(account, server: ServerUser, samples: int, *, gap: float = 0.15
         stop.set()
         client.logout()
         listener.join(15)
+        slots.shutdown()
         said.stop()
         connection.close()
     out = summary_ms(latencies)

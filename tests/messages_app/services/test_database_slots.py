@@ -2,6 +2,7 @@
 (stores, Inbox passes) goes before the arrival steps, and one slot is always kept from them."""
 
 import threading
+import time
 from concurrent.futures import CancelledError
 
 import pytest
@@ -144,5 +145,26 @@ def test_arrival_steps_wait_for_a_burst_of_stores_to_end_but_not_for_ever():
             assert capped_thread[1] == ["capped"]
         finally:
             slots_capped.shutdown()
+    finally:
+        slots.shutdown()
+
+
+def test_a_listeners_own_store_does_not_hold_back_its_own_follow_up():
+    """The listener waits for its follow-up, so the store it made just before must not delay it
+    (one account's next message would wait out the window); another thread's store does."""
+    slots = DatabaseSlots(size=3, quiet_s=30, max_defer_s=60)
+    try:
+        started = time.monotonic()
+        slots(lambda: None)
+        assert slots.background(lambda: "followed up") == "followed up"
+        assert time.monotonic() - started < 5
+
+        other_store = in_thread(slots, lambda: None)
+        other_store[0].join(5)
+        step = Gate("step", [])
+        step.opened.set()
+        step_thread = in_thread(slots.background, step)
+        step_thread[0].join(0.5)
+        assert step_thread[0].is_alive()  # held back by the other thread's store
     finally:
         slots.shutdown()
