@@ -59,8 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     # SIGTERM (and SIGINT, which a background shell ignores) unwind through the finally below,
-    # so every process started here is stopped by its pid even when the run is cancelled.
+    # so every process started here is stopped by its pid even when the run is cancelled. A
+    # forked pool worker (bench/seed.py, bench/bulkload.py) inherits this handler and gets
+    # SIGTERM from its pool's terminate, maybe while still in fork's own bookkeeping, where a
+    # SystemExit is ignored: it then waited for a task for ever, and the run with it (7 minutes
+    # in the seed step, until killed). A child just exits.
+    run_pid = os.getpid()
+
     def interrupted(signum, _frame):
+        if os.getpid() != run_pid:
+            os._exit(128 + signum)
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, interrupted)
