@@ -116,7 +116,7 @@ class DatabaseSlots:
     def follow_up(self, account_id: int, conn) -> None:
         """The arrival steps of what was just stored, over the listener's connection, as
         background work: after the stores of the other accounts' new mail."""
-        self._submit(_arrival_steps, (account_id, conn), {}, background=True).result()
+        self.background(_arrival_steps, account_id, conn)
 
     def _submit(self, fn, args, kwargs, *, background: bool) -> Future:
         future = Future()
