@@ -5,9 +5,11 @@ work (loading the account, checking the folder, the Inbox pass) runs through `Da
 bounded pool of threads, so a listener with thousands of accounts keeps a handful of database
 connections. The thread leaves IDLE when the server reports activity and goes back to IDLE after
 the pass, on its own IMAP connection: for new mail only (EXISTS) the cheap pass of
-sync/new_mail.py (fetch the new messages, store them, then the arrival steps), for anything else
-(EXPUNGE, flag changes) the full Inbox pass. Connection losses reconnect with backoff; a refused
-password stops that account's listener.
+sync/new_mail.py (fetch the new messages, store them, then their arrival steps, `follow_up`), for
+anything else (EXPUNGE, flag changes) the full Inbox pass. The steps run over the thread's own
+connection: a second session on the same Inbox makes Dovecot sync a big Maildir twice per message
+(measured in bench/README.md). Connection losses reconnect with backoff; a refused password
+stops that account's listener.
 
 What an idle account costs is its thread (a few touched stack pages) and its connection's
 imaplib objects; the TLS context is one per process (gateways/errors.client_ssl_context), not one
@@ -19,6 +21,7 @@ over lapsed ones and drops an account whose lease it lost.
 """
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -42,6 +45,9 @@ logger = logging.getLogger(__name__)
 _NOT_CAUGHT_UP = object()  # no catch-up since the last IDLE
 IDLE_RENEW_SECONDS = 600  # RFC 2177: re-issue IDLE well before the server's 30-minute timeout
 WAIT_SLICE_SECONDS = 1.0
+# A burst of new mail at many accounts is stored before its arrival steps start (DatabaseSlots).
+FOLLOW_UP_QUIET_SECONDS = 0.3
+FOLLOW_UP_MAX_DEFER_SECONDS = 2.0
 
 
 class InlineDatabase:
@@ -54,7 +60,10 @@ class InlineDatabase:
         finally:
             db_connection.close()
 
-    background = __call__
+    def follow_up(self, account_id: int, conn) -> None:
+        """The arrival steps of what was just stored, here and now, over the listener's own
+        connection (one listener: nothing else to yield to)."""
+        self(_arrival_steps, account_id, conn)
 
 
 _inline = InlineDatabase()
@@ -66,19 +75,32 @@ class DatabaseSlots:
     A listener allowed MAIL_IDLE_DB_CONNECTIONS connections spends one on its lease heartbeat
     (listeners_serve) and one on the sync locks' heartbeat (sync/heartbeat.py, one per process),
     so the rest are slots. Work that makes mail visible (stores, Inbox passes) goes first; the
-    arrival steps that follow a store (`background`: body prefetch, CRM links, filters, which
+    arrival steps that follow a store (`follow_up`: body prefetch, CRM links, filters, which
     also wait on the server) take at most all slots but one, so a burst of new mail at a hundred
     accounts is stored first and followed up second, never queued behind the follow-ups. Jobs
     never submit jobs (no deadlock).
+
+    A slot is not the only thing the two share: on a small machine the follow-ups' CPU (parsing
+    bodies, matching addresses) slows the stores as much as a taken slot would. So a follow-up
+    also waits until no store has been asked for or has run for `quiet_s` (the rest of a burst
+    is then stored before any follow-up starts), but never longer than `max_defer_s` after it
+    was queued, so steady new mail cannot starve the follow-ups. Only other threads' stores
+    count: a listener waits for its own follow-up, so its own store just before it is over
+    (one busy account's next message would otherwise wait out the window each time).
     """
 
-    def __init__(self, size: int | None = None):
+    def __init__(self, size: int | None = None, *, quiet_s: float = FOLLOW_UP_QUIET_SECONDS,
+                 max_defer_s: float = FOLLOW_UP_MAX_DEFER_SECONDS):
         self.size = size or max(settings.MAIL_IDLE_DB_CONNECTIONS - 2, 1)
         self._background_limit = max(self.size - 1, 1)
+        self._quiet_s, self._max_defer_s = quiet_s, max_defer_s
         self._cond = threading.Condition()
         self._urgent: deque = deque()
-        self._background: deque = deque()
+        self._background: deque = deque()  # (job, submitting thread, queued at)
         self._background_running = 0
+        # The last time a store was asked for or ended, by thread: the latest, then the latest of
+        # any other thread ((time.monotonic(), thread ident)).
+        self._recent_urgent: list[tuple[float, int]] = []
         self._closed = False
         self._threads = [threading.Thread(target=self._work, name=f"idle-db-{index}", daemon=True)
                          for index in range(self.size)]
@@ -86,35 +108,59 @@ class DatabaseSlots:
             thread.start()
 
     def __call__(self, fn, *args, **kwargs):
-        return self._submit(self._urgent, fn, args, kwargs)
+        return self._submit(fn, args, kwargs, background=False).result()
 
     def background(self, fn, *args, **kwargs):
-        return self._submit(self._background, fn, args, kwargs)
+        return self._submit(fn, args, kwargs, background=True).result()
 
-    def _submit(self, queue: deque, fn, args, kwargs):
+    def follow_up(self, account_id: int, conn) -> None:
+        """The arrival steps of what was just stored, over the listener's connection, as
+        background work: after the stores of the other accounts' new mail."""
+        self.background(_arrival_steps, account_id, conn)
+
+    def _submit(self, fn, args, kwargs, *, background: bool) -> Future:
         future = Future()
         with self._cond:
             if self._closed:
                 raise CancelledError
-            queue.append((future, fn, args, kwargs))
+            job, ident = (future, fn, args, kwargs), threading.get_ident()
+            if background:
+                self._background.append((job, ident, time.monotonic()))
+            else:
+                self._urgent_seen(ident)
+                self._urgent.append((job, ident))
             self._cond.notify()
-        return future.result()
+        return future
+
+    def _urgent_seen(self, ident: int) -> None:
+        others = [entry for entry in self._recent_urgent if entry[1] != ident]
+        self._recent_urgent = [(time.monotonic(), ident), *others[:1]]
+
+    def _last_urgent_of_others(self, ident: int) -> float:
+        return next((seen for seen, who in self._recent_urgent if who != ident), -math.inf)
 
     def _next(self):
         with self._cond:
             while not self._closed:
                 if self._urgent:
-                    return self._urgent.popleft(), False
+                    job, ident = self._urgent.popleft()
+                    return job, ident, False
+                wait = None
                 if self._background and self._background_running < self._background_limit:
-                    self._background_running += 1
-                    return self._background.popleft(), True
-                self._cond.wait()
+                    _job, ident, queued_at = self._background[0]
+                    wait = min(self._last_urgent_of_others(ident) + self._quiet_s,
+                               queued_at + self._max_defer_s) - time.monotonic()
+                    if wait <= 0:
+                        self._background_running += 1
+                        job, ident, _queued_at = self._background.popleft()
+                        return job, ident, True
+                self._cond.wait(wait)
             return None
 
     def _work(self) -> None:
         try:
             while (job := self._next()) is not None:
-                (future, fn, args, kwargs), background = job
+                (future, fn, args, kwargs), ident, background = job
                 try:
                     if future.set_running_or_notify_cancel():
                         close_old_connections()  # a broken or old connection is replaced, as between requests
@@ -123,17 +169,19 @@ class DatabaseSlots:
                         except BaseException as exc:
                             future.set_exception(exc)
                 finally:
-                    if background:
-                        with self._cond:
+                    with self._cond:
+                        if background:
                             self._background_running -= 1
-                            self._cond.notify_all()
+                            self._cond.notify_all()  # a follow-up's slot is free
+                        else:
+                            self._urgent_seen(ident)  # nothing became runnable: no wake-up
         finally:
             db_connection.close()
 
     def shutdown(self) -> None:
         with self._cond:
             self._closed = True
-            queued = [*self._urgent, *self._background]
+            queued = [job for job, *_rest in [*self._urgent, *self._background]]
             self._urgent.clear()
             self._background.clear()
             self._cond.notify_all()
@@ -196,12 +244,12 @@ def _sync_inbox(account_id: int, conn, inbox: str, stop: threading.Event, db: Ca
         return
     logger.info("account %s: Inbox pass in %.0f ms, %s new", account_id, (time.monotonic() - started) * 1000,
                 result.new)
-    _drain(account_id, conn, db)
+    db.follow_up(account_id, conn)
 
 
-def _drain(account_id: int, conn, db: Callable) -> None:
+def _arrival_steps(account_id: int, conn) -> None:
     started = time.monotonic()
-    drained = db.background(pipeline.drain, account_id=account_id, connection=conn)
+    drained = pipeline.drain(account_id=account_id, connection=conn)
     if drained.completed:
         slowest = sorted(drained.step_seconds.items(), key=lambda item: -item[1])[:3]
         logger.info("account %s: arrival steps of %d in %.0f ms (%s)", account_id, drained.completed,
@@ -251,7 +299,7 @@ def _new_mail_pass(account_id: int, conn, inbox: str, *, uidvalidity: int, from_
     logger.info("account %s: %d new stored %.0f ms after they were seen (fetch %.0f ms)", account_id,
                 result.stored, (time.monotonic() - noticed) * 1000, (fetched_at - noticed) * 1000)
     if result.arrival_ids:
-        _drain(account_id, conn, db)
+        db.follow_up(account_id, conn)
     return result.uidnext, result.server_messages
 
 

@@ -5,9 +5,13 @@ Invariants:
 - A short lease (MAIL_SYNC_LOCK_SECONDS, about a minute): the holder renews it with its progress
   (between batches, at most once a second) and a heartbeat thread renews it during long server
   commands, so a killed holder's claim lapses within a lease and the account is never blocked for long.
+- A holder on this host whose process is gone (SIGKILL, OOM) is taken over at once rather than
+  at the end of its lease: a killed IDLE listener's accounts would otherwise get no push for a
+  minute after another listener took them over. On another host only the lease tells.
 - Only the holder's token can renew or release it.
 """
 
+import logging
 import os
 import socket
 import time
@@ -23,6 +27,8 @@ from django.utils import timezone
 
 from messages_app.models import SyncLock
 from messages_app.sync.heartbeat import heartbeat
+
+logger = logging.getLogger(__name__)
 
 
 class SyncBusy(Exception):
@@ -93,10 +99,34 @@ def _claim(account_id: int, token: str) -> bool:
                "folders_total": 0, "folders_done": 0, "messages_total": 0, "messages_done": 0}
     if free.update(**changes) == 1:
         return True
-    # No row yet (the account's first pass), or a holder: make the row and try once more. The
-    # common case, a row that exists and is free, costs one statement.
-    SyncLock.objects.bulk_create([SyncLock(account_id=account_id)], ignore_conflicts=True)
-    return free.update(**changes) == 1
+    held = SyncLock.objects.filter(pk=account_id).values("holder", "holder_name").first()
+    if held is None:
+        # No row yet (the account's first pass): make it and try once more. The common case, a
+        # row that exists and is free, costs one statement.
+        SyncLock.objects.bulk_create([SyncLock(account_id=account_id)], ignore_conflicts=True)
+        return free.update(**changes) == 1
+    # Conditional on the dead holder's token: of two claimants, one wins.
+    taken = (bool(held["holder"]) and holder_is_gone(held["holder_name"])
+             and SyncLock.objects.filter(pk=account_id, holder=held["holder"]).update(**changes) == 1)
+    if taken:
+        logger.warning("account %s: sync lock of %s taken over (that process is gone)", account_id,
+                       held["holder_name"])
+    return taken
+
+
+def holder_is_gone(name: str) -> bool:
+    """True when `name` (holder_name) is a process of this host that no longer runs. A reused
+    pid, a zombie or another host reads as alive: the lease decides then."""
+    host, separator, pid = name.rpartition(" pid ")
+    if not separator or host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: it runs, as another user
+        return False
+    return False
 
 
 def current_holder(account_id: int) -> tuple[str, datetime | None]:

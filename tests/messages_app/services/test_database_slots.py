@@ -2,6 +2,7 @@
 (stores, Inbox passes) goes before the arrival steps, and one slot is always kept from them."""
 
 import threading
+import time
 from concurrent.futures import CancelledError
 
 import pytest
@@ -110,3 +111,60 @@ def test_an_error_reaches_the_caller_and_shutdown_cancels_what_is_queued():
     with pytest.raises(CancelledError):
         slots(lambda: None)
     assert "never" not in started
+
+
+def test_arrival_steps_wait_for_a_burst_of_stores_to_end_but_not_for_ever():
+    """While stores keep coming (a burst of new mail at many accounts), the follow-ups wait, so
+    they take no CPU from the stores; once no store came for `quiet_s` they run. Steady stores
+    delay a follow-up by at most `max_defer_s`."""
+    slots = DatabaseSlots(size=3, quiet_s=0.4, max_defer_s=30)
+    started: list[str] = []
+    try:
+        slots(lambda: None)  # a store: the quiet window starts now
+        step = Gate("step", started)
+        step.opened.set()
+        step_thread = in_thread(slots.background, step)
+        for _ in range(4):  # stores 0.2 s apart keep the window from closing
+            assert slots(lambda: "stored") == "stored"
+            time.sleep(0.2)
+            assert started == []
+        step_thread[0].join(5)
+        assert step_thread[1] == ["step"]
+
+        slots_capped = DatabaseSlots(size=3, quiet_s=10, max_defer_s=0.5)
+        try:
+            capped = Gate("capped", started)
+            capped.opened.set()
+            slots_capped(lambda: None)
+            capped_thread = in_thread(slots_capped.background, capped)
+            for _ in range(2):
+                slots_capped(lambda: None)
+                time.sleep(0.1)
+            assert "capped" not in started
+            capped_thread[0].join(5)  # ran after 0.5 s although stores kept the window open
+            assert capped_thread[1] == ["capped"]
+        finally:
+            slots_capped.shutdown()
+    finally:
+        slots.shutdown()
+
+
+def test_a_listeners_own_store_does_not_hold_back_its_own_follow_up():
+    """The listener waits for its follow-up, so the store it made just before must not delay it
+    (one account's next message would wait out the window); another thread's store does."""
+    slots = DatabaseSlots(size=3, quiet_s=30, max_defer_s=60)
+    try:
+        started = time.monotonic()
+        slots(lambda: None)
+        assert slots.background(lambda: "followed up") == "followed up"
+        assert time.monotonic() - started < 5
+
+        other_store = in_thread(slots, lambda: None)
+        other_store[0].join(5)
+        step = Gate("step", [])
+        step.opened.set()
+        step_thread = in_thread(slots.background, step)
+        step_thread[0].join(0.5)
+        assert step_thread[0].is_alive()  # held back by the other thread's store
+    finally:
+        slots.shutdown()

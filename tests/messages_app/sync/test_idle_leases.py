@@ -152,7 +152,8 @@ def test_a_sigkilled_listeners_accounts_are_taken_over_within_the_lease_and_get_
         time.sleep(1.0)  # let its catch-up pass end and IDLE begin
         dovecot.append(logins[victim], "INBOX", make_message("Dopo", message_id="<takeover@test>"))
         assert wait_for(lambda: Message.objects.filter(account_id=victim, message_id="<takeover@test>").exists(),
-                        15, step=0.05), "not delivered within 15 s of the takeover"
+                        15, step=0.05), \
+            "not delivered within 15 s of the takeover:\n" + (tmp_path / "idle-b.log").read_text()[-3000:]
         _stop(second)
         assert second.returncode == 0
         assert holders() == {}  # a clean stop frees its leases at once

@@ -14,7 +14,7 @@ from messages_app.arrival.steps import Step
 from messages_app.gateways.errors import client_ssl_context
 from messages_app.models import ArrivalMarker, Folder, Message
 from messages_app.services.connections import imap_connect
-from messages_app.services.idle_listener import _new_mail_pass, _only_new_mail, listen
+from messages_app.services.idle_listener import InlineDatabase, _new_mail_pass, _only_new_mail, listen
 from messages_app.services.sync import account_sync, open_connection
 from messages_app.sync.new_mail import new_mail_store
 from tests.conftest import account_on
@@ -70,14 +70,12 @@ def test_the_new_mail_pass_declines_before_the_first_sync_or_after_a_uidvalidity
                           fetched=[]) is not None
 
 
-class InTheTestsTransaction:
+class InTheTestsTransaction(InlineDatabase):
     """The listener's database work run in place, on the test's connection (which the
-    listener's own inline runner would close)."""
+    listener's own inline runner would close); the arrival steps too."""
 
     def __call__(self, fn, *args, **kwargs):
         return fn(*args, **kwargs)
-
-    background = __call__
 
 
 def test_catching_up_takes_the_cheap_pass_only_when_the_inbox_just_grew(owner, mail_user, mark_step):
