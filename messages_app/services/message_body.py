@@ -241,7 +241,9 @@ def _server_raw_batches(messages: list[Message]) -> Iterator[list[tuple[Message,
         yield recalled
     for folder_messages in by_folder.values():
         with imap_session(folder_messages[0].account) as conn:
-            conn.select(folder_messages[0].folder.name, readonly=True)
+            # The listener lends its connection with the Inbox selected: a NOOP, not a SELECT
+            # that re-reads a big Maildir's index for each new message.
+            conn.select_for_uids(folder_messages[0].folder.name, readonly=True)
             for chunk in _batches(folder_messages):
                 raws = conn.fetch_raw_many([m.uid for m in chunk])
                 found = []
