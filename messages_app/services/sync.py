@@ -12,6 +12,7 @@ from messages_app.sync.account import AccountResult, sync_account
 from messages_app.sync.engine import verify_folder
 from messages_app.sync.lock import account_lock
 from messages_app.sync.schedule import sync_pass_failed, sync_pass_succeeded
+from messages_app.sync.statistics import refresh_after_store
 
 
 def open_connection(account: MailAccount, *, deadline: float | None = None):
@@ -42,6 +43,7 @@ def account_sync(account_id: int, *, folder_name: str | None = None,
             sync_pass_failed(account_id)
         raise
     sync_pass_succeeded(account_id, full=folder_name is None)
+    refresh_after_store(result.new)  # before the arrival steps, whose queries it plans
     if drain_arrivals:
         # The caller's kept connection serves the steps too (the IDLE listener's, say): no login.
         result.arrivals = pipeline.drain(account_id=account_id, connection=connection)
