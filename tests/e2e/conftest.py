@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.remote_log import RemoteLog
 
@@ -18,6 +19,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TIMEOUT_MS = 15_000
+
+# Assertions wait as long as actions do (Playwright's own default for expect() is 5 s): under the
+# whole suite, 4 workers on 2 cores, a page load or a list refresh after an undo took over 5 s.
+# A passing assertion returns as soon as it holds, so this costs nothing when the machine is quick.
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
