@@ -112,8 +112,10 @@ def _store_body(message: Message, raw: bytes) -> MessageBody:
         body, created = MessageBody.objects.get_or_create(message=message, defaults=_body_fields(parsed))
         if created:
             Attachment.objects.bulk_create(_attachment_rows(message, parsed))
-            # The sync guessed from the top-level content type; now we know.
-            Message.objects.filter(pk=message.pk).update(has_attachments=bool(parsed.attachments))
+            # The sync guessed from the top-level content type; now we know. A row already right
+            # is not rewritten (an UPDATE writes a new version of the whole row and its indexes).
+            Message.objects.filter(pk=message.pk).exclude(has_attachments=bool(parsed.attachments)) \
+                .update(has_attachments=bool(parsed.attachments))
             index_body(message.pk, body.text)
     return body
 
@@ -275,10 +277,10 @@ def _store_bodies(fetched: list[tuple[Message, bytes]]) -> int:
         MessageBody.objects.bulk_create(bodies, batch_size=500)
         Attachment.objects.bulk_create([row for message, item in fresh for row in _attachment_rows(message, item)],
                                        batch_size=1000)
-        # The sync guessed from the top-level content type; now we know.
+        # The sync guessed from the top-level content type; now we know (rows already right stay).
         for value in (True, False):
             Message.objects.filter(pk__in=[m.pk for m, item in fresh if bool(item.attachments) == value]) \
-                .update(has_attachments=value)
+                .exclude(has_attachments=value).update(has_attachments=value)
         index_bodies({body.message_id: body.text for body in bodies})
     return len(fresh)
 
