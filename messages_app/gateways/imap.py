@@ -344,12 +344,13 @@ class ImapConnection:
             items.append("PREVIEW")
         return items
 
-    def _uid_fetch_records(self, uid_range: str, items: list[str]) -> list:
+    def _uid_fetch_records(self, uid_range: str, items: list[str], modifiers: list[str] | None = None) -> list:
         """UID FETCH as imapclient's fetch() sends it (the same bytes on the wire), but the
         untagged records imaplib collected come back unparsed, for the FETCH scanner."""
         client = self._client
         imap = client._imap
-        tag = imap._command("UID", "FETCH", join_message_ids(uid_range), seq_to_parenstr_upper(items))
+        tag = imap._command("UID", "FETCH", join_message_ids(uid_range), seq_to_parenstr_upper(items),
+                            seq_to_parenstr_upper(modifiers) if modifiers else None)  # imaplib skips None
         typ, data = imap._command_complete("FETCH", tag)
         client._checkok("fetch", typ, data)
         _typ, records = imap._untagged_response(typ, data, "FETCH")
@@ -365,9 +366,10 @@ class ImapConnection:
                 modifiers.append("VANISHED")
         items = ["UID", "FLAGS"] + (["MODSEQ"] if changed_since is not None else [])
         with self._errors():
-            response = self._client.fetch(uid_range, items, modifiers=modifiers)
+            # The FETCH scanner: a resync without CONDSTORE reads every message's flags.
+            response, _fallbacks = scan_fetch(self._uid_fetch_records(uid_range, items, modifiers))
             vanished_lines = self._client._imap.untagged_responses.pop("VANISHED", [])
-        flags = {int(uid): tuple(_flag(f) for f in data.get(b"FLAGS", ())) for uid, data in response.items()}
+        flags = {uid: tuple(_flag(f) for f in data.get(b"FLAGS", ())) for uid, data in response.items()}
         return flags, _parse_vanished(vanished_lines)
 
     def fetch_uids(self, uid_range: str = "1:*") -> set[int]:

@@ -99,8 +99,14 @@ def test_a_server_without_condstore_gives_the_same_end_state(owner, dovecot_no_c
     dovecot_no_condstore.set_flags(user.login, "INBOX", 6, [])
     dovecot_no_condstore.expunge(user.login, "INBOX", 7)
     dovecot_no_condstore.append(user.login, "INBOX", make_message("Nuova"))
+    dovecot_no_condstore.set_flags(user.login, "INBOX", 8, ["\\Seen", "$Label1", "$Forwarded"])
     account_sync(account.pk)
     assert_in_step(dovecot_no_condstore, account, user.login)
+    assert Message.objects.get(folder__name="INBOX", uid=8).keywords == ["$Forwarded", "$Label1"]
+    dovecot_no_condstore.set_flags(user.login, "INBOX", 8, ["\\Seen", "$Label1"])
+    account_sync(account.pk)
+    assert_in_step(dovecot_no_condstore, account, user.login)
+    assert Message.objects.get(folder__name="INBOX", uid=8).keywords == ["$Label1"]
     assert b"CONDSTORE" not in dovecot_no_condstore.imap_rawlog(user.login)
     assert b"QRESYNC" not in dovecot_no_condstore.imap_rawlog(user.login)
 
