@@ -30,6 +30,7 @@ from django.utils import timezone
 from messages_app.gateways.imap import ImapConnection, SelectInfo
 from messages_app.models import Folder, Message, PendingAction
 from messages_app.sync import store
+from messages_app.sync.statistics import refresh_while_storing
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,10 @@ class FolderResult:
     backfill_pending: bool = False
     rehomed: int = 0
     arrival_ids: list[int] = field(default_factory=list)
+    stored: int = 0  # rows this visit's batches stored so far (new, backfilled, verified)
 
     def add_batch(self, outcome: store.BatchOutcome) -> int:
+        self.stored += outcome.stored
         self.rehomed += outcome.rehomed
         self.arrival_ids.extend(outcome.arrival_ids)
         return outcome.stored
@@ -106,7 +109,10 @@ def _store_batch(conn: ImapConnection, folder: Folder, uids: list[int], result: 
     with transaction.atomic(savepoint=False):  # inside a one-commit visit: no savepoint round trips
         outcome = store.store_new_messages(folder, fetched)
         _save_cursor(folder, **cursor)
-    return result.add_batch(outcome)
+    stored_before = result.stored
+    stored = result.add_batch(outcome)
+    refresh_while_storing(stored_before, result.stored)  # a first sync's batches after it are planned right
+    return stored
 
 
 def _sync_known(conn: ImapConnection, folder: Folder, select: SelectInfo, pass_started: datetime) -> tuple[int, int]:

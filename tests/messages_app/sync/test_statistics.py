@@ -58,3 +58,18 @@ def test_a_pass_that_stored_many_rows_refreshes_stale_statistics_once(owner):
     # Fresh now: the next big pass finds nothing to do.
     assert refresh_after_store(statistics.STALE_MIN_ROWS + 200) is False
     assert _analysed_count() == before + 1
+
+
+@pytest.mark.parametrize(("before", "after", "asks"), [
+    (0, 1000, False),
+    (4000, 4999, False),
+    (4000, 5000, True),  # the batch that crosses the mark
+    (4500, 5500, True),
+    (5000, 6000, False),  # once per visit: later batches do not ask again
+])
+def test_a_first_sync_asks_once_on_its_way_when_its_count_crosses_the_mark(before, after, asks, monkeypatch):
+    asked: list[int] = []
+    monkeypatch.setattr(statistics, "refresh_after_store", lambda stored: asked.append(stored) or True)
+
+    assert statistics.refresh_while_storing(before, after) is asks
+    assert asked == ([after] if asks else [])
