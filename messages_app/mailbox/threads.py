@@ -52,7 +52,7 @@ def threads_page(user, scope: Scope, *, cursor: Cursor | None = None, limit: int
     for member in members:
         grouped.setdefault(member.thread_id, []).append(member)
     latest = visible_messages(user).filter(pk__in=[rows[0].pk for rows in grouped.values()]) \
-        .select_related("folder", "account").defer(*LIST_DEFERRED).in_bulk()
+        .select_related("account").defer(*LIST_DEFERRED).in_bulk()  # the row shows its account, never its folder
     page.rows = [
         ThreadRow(thread=thread, latest=latest[rows[0].pk], in_scope=len(rows),
                   unread=any(not m.is_seen for m in rows), flagged=any(m.is_flagged for m in rows),
