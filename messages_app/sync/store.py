@@ -42,6 +42,7 @@ def dedup_key(meta: FetchedMeta, message_id: str) -> str:
     return f"h:{digest}"
 
 
+# keywords last: _flag_rows reads it as JSON text after the other columns, in this order.
 _FLAG_COLUMNS = ("is_seen", "is_flagged", "is_answered", "is_draft", "keywords")
 
 
